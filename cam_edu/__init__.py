@@ -1,0 +1,20 @@
+"""cam_edu: the helper package of a course on Class Activation Maps.
+
+The notebooks teach; this package computes. Modules, one job each:
+
+- :mod:`cam_edu.validate`  -- input checks with errors that say what to do
+- :mod:`cam_edu.gap`       -- global average pooling, naive loop and vectorized
+- :mod:`cam_edu.cam`       -- class activation maps and the GAP -> Dense head of a model
+- :mod:`cam_edu.layers`    -- finding layers (also inside nested models) and cutting models
+- :mod:`cam_edu.viz`       -- upsampling, normalization, overlays and plots
+- :mod:`cam_edu.localize`  -- boxes from heatmaps (20 % of max rule) and IoU
+- :mod:`cam_edu.data`      -- MNIST (online and an honest offline path)
+- :mod:`cam_edu.models`    -- the small GAP CNN and a seeded training helper
+- :mod:`cam_edu.widgets`   -- the interactive CAM explorer
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+__version__ = "0.1.0"

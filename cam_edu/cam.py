@@ -1,0 +1,229 @@
+r"""Class activation maps (Zhou et al., CVPR 2016).
+
+For feature maps :math:`f_k(x, y)` of shape ``(N, H, W, K)`` and a Dense
+kernel :math:`w_k^c` of shape ``(K, C)`` after global average pooling:
+
+.. math::
+
+    S_c = \sum_k w_k^c \cdot \frac{1}{HW}\sum_{x,y} f_k(x,y) + b_c
+        = \frac{1}{HW}\sum_{x,y} M_c(x,y) + b_c,
+    \qquad M_c(x,y) = \sum_k w_k^c f_k(x,y).
+
+So the mean of the CAM plus the bias is exactly the pre-softmax logit.
+
+>>> import numpy as np
+>>> f, w = np.random.rand(2, 7, 7, 4), np.random.rand(4, 3)
+>>> maps = class_activation_maps(f, w)
+>>> maps.shape
+(2, 7, 7, 3)
+>>> np.allclose(maps[..., 1], class_activation_map_loop(f, w, 1), atol=1e-5)
+True
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cam_edu.layers import cut_model, require_model, walk_layers
+from cam_edu.validate import as_class_index, as_features, as_float_array, as_weights
+
+_POOLING = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+_PASS_THROUGH = (keras.layers.Dropout, keras.layers.Activation, keras.layers.Softmax)
+
+
+def class_activation_map_loop(features, weights, class_index) -> np.ndarray:
+    """The CAM of one class, summed channel by channel (the lecture's naive form).
+
+    Args:
+        features: feature maps, shape ``(N, H, W, K)``.
+        weights: Dense kernel, shape ``(K, C)``.
+        class_index: the class ``c``, an int or one int per image ``(N,)``.
+
+    Returns:
+        ``M_c(x, y) = sum_k w[k, c] * f[..., k]``, shape ``(N, H, W)``.
+
+    >>> class_activation_map_loop(np.ones((1, 2, 2, 3)), np.ones((3, 2)), 0)[0].tolist()
+    [[3.0, 3.0], [3.0, 3.0]]
+    """
+    f = as_features(features)
+    w = as_weights(weights, num_channels=f.shape[-1])
+    c = as_class_index(class_index, num_classes=w.shape[1], batch=f.shape[0])
+    f, w_c = tf.constant(f), tf.constant(w[:, c].T)  # w_c: (N, K), one class per image
+    cam = tf.zeros(f.shape[:3])
+    for k in range(f.shape[-1]):
+        cam += w_c[:, k, None, None] * f[:, :, :, k]
+    return cam.numpy()
+
+
+def class_activation_maps(features, weights) -> np.ndarray:
+    """The CAMs of all classes at once: one matmul over the flattened positions.
+
+    Args:
+        features: feature maps, shape ``(N, H, W, K)``.
+        weights: Dense kernel, shape ``(K, C)``.
+
+    Returns:
+        maps ``M[n, y, x, c]``, shape ``(N, H, W, C)``.
+
+    >>> class_activation_maps(np.ones((1, 2, 2, 3)), np.ones((3, 2))).shape
+    (1, 2, 2, 2)
+    """
+    f = as_features(features)
+    w = as_weights(weights, num_channels=f.shape[-1])
+    n, h, width, k = f.shape
+    flat = tf.reshape(f, (n * h * width, k))
+    return tf.reshape(tf.matmul(flat, w), (n, h, width, w.shape[1])).numpy()
+
+
+class CamHead(NamedTuple):
+    """What CAM needs from a model whose head is global pooling -> Dense.
+
+    Attributes:
+        feature_model: maps the model's input to the feature maps ``(N, H, W, K)``.
+        kernel: Dense kernel ``(K, C)``. A one-unit sigmoid head is expanded to
+            two classes, ``[-w, w]``: ``sigmoid(z)`` is the probability of class 1
+            and ``sigmoid(-z)`` that of class 0.
+        bias: Dense bias ``(C,)`` (zeros if the layer has none).
+        pooling: ``"avg"`` (GAP: the CAM identity holds exactly) or ``"max"`` (GMP).
+        feature_layer: name of the layer whose output is pooled.
+        dense_layer: name of the Dense layer.
+        binary: whether a one-unit head was expanded to two classes.
+    """
+
+    feature_model: keras.Model
+    kernel: np.ndarray
+    bias: np.ndarray
+    pooling: str
+    feature_layer: str
+    dense_layer: str
+    binary: bool
+
+
+_FEATURE_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _describe_tail(layers) -> str:
+    tail = [type(la).__name__ for la in layers[-6:]]
+    return " -> ".join(tail) if tail else "no layers"
+
+
+def cam_head(model: keras.Model) -> CamHead:
+    """Find the global pooling -> Dense head of ``model`` and return what CAM needs.
+
+    The pooling layer may be ``GlobalAveragePooling2D`` or ``GlobalMaxPooling2D``;
+    Dropout between it and the Dense layer is allowed; the Dense activation may be
+    anything (softmax, sigmoid, none). Nested models (a pretrained base inside a
+    Sequential) are searched too.
+
+    Raises:
+        ValueError: if the model has no such head; the message names the layers
+            found and points to Grad-CAM, which works for any CNN.
+
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="f"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    >>> cam_head(m).kernel.shape
+    (4, 3)
+    """
+    require_model(model)
+    layers = [la for la, _ in walk_layers(model) if not isinstance(la, keras.Model)]
+    pool_at = [i for i, la in enumerate(layers) if isinstance(la, _POOLING)]
+    dense = None
+    if pool_at:
+        after = layers[pool_at[-1] + 1 :]
+        while after and isinstance(after[0], _PASS_THROUGH):
+            after = after[1:]
+        if after and isinstance(after[0], keras.layers.Dense):
+            dense = after[0]
+            rest = [la for la in after[1:] if not isinstance(la, _PASS_THROUGH)]
+            if rest:
+                dense = None
+    if dense is None:
+        raise ValueError(
+            f"model {model.name!r} has no global-pooling -> Dense head, which CAM needs; its "
+            f"last layers are: {_describe_tail(layers)}. CAM reads the class weights of one "
+            "Dense layer right after GlobalAveragePooling2D. For any other CNN (Flatten -> "
+            "Dense, several Dense layers, ...) use Grad-CAM: "
+            "cam_edu.gradcam.grad_cam(model, images)."
+        )
+    pool = layers[pool_at[-1]]
+    feature_layer = layers[pool_at[-1] - 1]
+    feature_model = _FEATURE_MODELS.get(model)
+    if feature_model is None or feature_model.name != f"{model.name}_cut_at_{feature_layer.name}":
+        feature_model = cut_model(model, feature_layer.name, logits=False)
+        _FEATURE_MODELS[model] = feature_model
+    kernel = np.asarray(dense.kernel, dtype=np.float32)
+    bias = (
+        np.asarray(dense.bias, dtype=np.float32)
+        if dense.use_bias
+        else np.zeros(kernel.shape[1], np.float32)
+    )
+    binary = kernel.shape[1] == 1
+    if binary:
+        kernel = np.concatenate([-kernel, kernel], axis=1)
+        bias = np.concatenate([-bias, bias])
+    pooling = "avg" if isinstance(pool, keras.layers.GlobalAveragePooling2D) else "max"
+    return CamHead(feature_model, kernel, bias, pooling, feature_layer.name, dense.name, binary)
+
+
+def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndarray:
+    """Check that ``images`` is a batch the model accepts: shape ``(N, *model input shape)``."""
+    arr = as_float_array(images, name)
+    expected = tuple(model.inputs[0].shape[1:])
+    if arr.ndim == len(expected) and arr.ndim >= 2:
+        raise ValueError(
+            f"{name} has shape {arr.shape}, but the model expects a batch (N, "
+            f"{', '.join(map(str, expected))}). For one image add the batch axis: {name}[None]."
+        )
+    if arr.ndim != len(expected) + 1:
+        raise ValueError(
+            f"{name} must have shape (N, {', '.join(map(str, expected))}) for model "
+            f"{model.name!r}; got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (N = 0); pass at least one image.")
+    for got, want in zip(arr.shape[1:], expected, strict=True):
+        if want is not None and got != want:
+            hint = ""
+            if arr.shape[-1] == 1 and expected[-1] == 3:
+                hint = f" Grayscale into an RGB model: np.repeat({name}, 3, axis=-1)."
+            elif arr.shape[1] == expected[-1]:
+                hint = f" Channels first? Use np.transpose({name}, (0, 2, 3, 1))."
+            raise ValueError(
+                f"{name} has shape {arr.shape}, but model {model.name!r} expects "
+                f"(N, {', '.join(map(str, expected))}).{hint}"
+            )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf values; expected finite pixel values.")
+    return arr
+
+
+def compute_cam(model: keras.Model, images, class_index=None) -> tuple[np.ndarray, np.ndarray]:
+    """CAMs for a batch in one forward pass, at feature resolution.
+
+    Args:
+        model: a Keras model with a global pooling -> Dense head (see :func:`cam_head`).
+        images: a batch the model accepts, shape ``(N, H_in, W_in, channels)``.
+        class_index: ``None`` for each image's predicted class, an int, or ``(N,)`` ints.
+
+    Returns:
+        ``(cams, logits)``: the CAMs ``(N, H, W)`` of the chosen classes and the
+        pre-activation logits ``(N, C)``. With GAP, ``cams.mean(axis=(1, 2)) +
+        bias[c] == logits[:, c]`` up to float rounding.
+
+    >>> cams, logits = compute_cam(model, x_test[:4])  # doctest: +SKIP
+    """
+    head = cam_head(model)
+    x = as_model_images(images, model)
+    features = as_features(head.feature_model(x, training=False), "the model's feature maps")
+    pooled = features.mean(axis=(1, 2)) if head.pooling == "avg" else features.max(axis=(1, 2))
+    logits = pooled @ head.kernel + head.bias
+    chosen = logits.argmax(axis=1) if class_index is None else class_index
+    chosen = as_class_index(chosen, num_classes=head.kernel.shape[1], batch=x.shape[0])
+    cams = np.einsum("nhwk,kn->nhw", features, head.kernel[:, chosen])
+    return cams.astype(np.float32), logits.astype(np.float32)

@@ -1,0 +1,221 @@
+"""Finding layers in Keras models, nested ones included, and cutting models at a layer.
+
+Grad-CAM needs the activation of one layer together with the model's
+pre-softmax output; CAM needs the input of the global pooling layer. This
+module finds such layers by name or automatically (the last layer with a 4-D
+output, as torch-cam does) and builds the sub-model that returns them.
+
+>>> import keras
+>>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+...                       keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+>>> last_spatial_layer(m)
+'c'
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+import keras
+from keras import ops
+
+
+def require_model(model, name: str = "model") -> keras.Model:
+    """Check that ``model`` is a Keras model with a defined input; return it."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"{name} must be a keras.Model; got {type(model).__name__}. "
+            "Pass the model object itself, not its name or its predictions."
+        )
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise ValueError(
+            f"{name} {model.name!r} has no defined input: a Sequential model only gets one "
+            "once it knows its input shape. Start it with keras.Input, e.g. "
+            "keras.Sequential([keras.Input(shape=(28, 28, 1)), ...]), or call it once on a "
+            "batch first: model(images[:1])."
+        )
+    return model
+
+
+def walk_layers(model: keras.Model) -> Iterator[tuple[keras.layers.Layer, tuple]]:
+    """Yield ``(layer, parents)`` for every layer, depth first, nested models included.
+
+    ``parents`` is the tuple of enclosing models, outermost first.
+    """
+    for layer in model.layers:
+        yield layer, (model,)
+        if isinstance(layer, keras.Model):
+            for inner, parents in walk_layers(layer):
+                yield inner, (model, *parents)
+
+
+def _output_rank(layer) -> int | None:
+    try:
+        out = layer.output
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(out, list | tuple):
+        return None
+    return len(out.shape)
+
+
+def spatial_layer_names(model: keras.Model) -> list[str]:
+    """Names of the layers whose output is 4-D ``(N, H, W, K)``, in forward order.
+
+    These are the layers Grad-CAM can explain. Nested models are searched too.
+    """
+    require_model(model)
+    return [
+        layer.name
+        for layer, _ in walk_layers(model)
+        if not isinstance(layer, keras.layers.InputLayer | keras.Model)
+        and _output_rank(layer) == 4
+    ]
+
+
+def last_spatial_layer(model: keras.Model) -> str:
+    """The name of the last layer with a 4-D output: the default target of Grad-CAM."""
+    names = spatial_layer_names(model)
+    if not names:
+        raise ValueError(
+            f"model {model.name!r} has no layer with a 4-D output (N, H, W, K), so there is "
+            "no spatial activation to explain. CAM and Grad-CAM need a convolutional model."
+        )
+    return names[-1]
+
+
+def find_layer(model: keras.Model, name: str) -> tuple[keras.layers.Layer, tuple]:
+    """Return ``(layer, parents)`` for the layer called ``name``, searching nested models.
+
+    A missing name raises ``ValueError`` listing the layers Grad-CAM could use.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"layer must be a layer name (str); got {type(name).__name__}.")
+    for layer, parents in walk_layers(require_model(model)):
+        if layer.name == name:
+            return layer, parents
+    candidates = spatial_layer_names(model)
+    close = difflib.get_close_matches(name, candidates, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    shown = candidates if len(candidates) <= 12 else candidates[:4] + ["..."] + candidates[-6:]
+    raise ValueError(
+        f"model {model.name!r} has no layer named {name!r}.{hint} Layers with a 4-D output "
+        f"(the ones CAM methods can use), in order: {', '.join(shown)}. "
+        "Leave layer=None to use the last of them."
+    )
+
+
+class PreActivation(keras.layers.Layer):
+    """The affine part ``x @ kernel + bias`` of a Dense layer, without its activation."""
+
+    def __init__(self, dense: keras.layers.Dense, **kwargs):
+        super().__init__(name=f"{dense.name}_pre_activation", **kwargs)
+        self.dense = dense
+
+    def call(self, x):
+        z = ops.matmul(x, self.dense.kernel)
+        return z + self.dense.bias if self.dense.use_bias else z
+
+
+def _is_squashing(layer) -> bool:
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    if isinstance(layer, keras.layers.Activation):
+        return layer.activation.__name__ in ("softmax", "sigmoid")
+    return False
+
+
+def _dense_activation(layer) -> str | None:
+    if isinstance(layer, keras.layers.Dense):
+        return getattr(layer.activation, "__name__", None)
+    return None
+
+
+def _is_linear_chain(model: keras.Model) -> bool:
+    if isinstance(model, keras.Sequential):
+        return True
+    previous = None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            previous = layer
+            continue
+        try:
+            inp = layer.input
+        except (AttributeError, ValueError):
+            return False
+        if isinstance(inp, list | tuple) or previous is None or inp is not previous.output:
+            return False
+        previous = layer
+    return True
+
+
+def _apply_chain(model, x, target, strip):
+    """Run ``model``'s layers on symbolic ``x``; return ``(activation, output)``."""
+    layers = [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
+    activation = None
+    for i, layer in enumerate(layers):
+        last = i == len(layers) - 1
+        contains = isinstance(layer, keras.Model) and any(
+            inner.name == target for inner, _ in walk_layers(layer)
+        )
+        if layer.name == target:
+            x = layer(x)
+            activation = x
+        elif contains:
+            activation, x = _apply_chain(layer, x, target, strip and last)
+        elif last and strip and _is_squashing(layer):
+            continue
+        elif last and strip and _dense_activation(layer) not in (None, "linear"):
+            x = PreActivation(layer)(x)
+        else:
+            x = layer(x)
+    return activation, x
+
+
+def logits_tensor(model: keras.Model):
+    """The symbolic pre-softmax (pre-sigmoid) output of a functional or Sequential model."""
+    last = model.layers[-1]
+    if _is_squashing(last):
+        return last.input
+    if _dense_activation(last) not in (None, "linear"):
+        return PreActivation(last)(last.input)
+    return model.outputs[0]
+
+
+def cut_model(model: keras.Model, layer: str | None = None, logits: bool = True) -> keras.Model:
+    """A model returning ``[activation of layer, pre-activation logits]``.
+
+    Args:
+        model: a built Keras model; the layer may sit inside a nested model.
+        layer: layer name, or ``None`` for the last layer with a 4-D output.
+        logits: if ``False``, return only the activation.
+
+    Returns:
+        a ``keras.Model`` mapping the model's input ``(N, ...)`` to
+        ``[(N, H, W, K), (N, C)]`` (or just ``(N, H, W, K)``).
+
+    The logits are the model's output with a final softmax or sigmoid removed, so
+    gradients do not saturate.
+    """
+    require_model(model)
+    name = last_spatial_layer(model) if layer is None else layer
+    target, parents = find_layer(model, name)
+    if len(parents) == 1:
+        outputs = [target.output, logits_tensor(model)] if logits else target.output
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        return keras.Model(inputs, outputs, name=f"{model.name}_cut_at_{name}")
+    if not all(_is_linear_chain(p) for p in parents):
+        raise ValueError(
+            f"layer {name!r} sits in a nested model inside a branching (non-sequential) "
+            "graph, which cam_edu cannot cut. Use a layer of the outer model, or rebuild the "
+            "model functionally on the inner model's input."
+        )
+    x = keras.Input(shape=tuple(model.inputs[0].shape[1:]), name="cut_input")
+    activation, out = _apply_chain(model, x, name, strip=True)
+    outputs = [activation, out] if logits else activation
+    return keras.Model(x, outputs, name=f"{model.name}_cut_at_{name}")

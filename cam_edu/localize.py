@@ -1,0 +1,98 @@
+"""From a heatmap to a bounding box, as in the CAM paper, and box overlap (IoU).
+
+Boxes are ``(y0, x0, y1, x1)`` in pixel indices with ``y1``/``x1`` exclusive,
+so ``image[y0:y1, x0:x1]`` is the boxed region.
+
+>>> import numpy as np
+>>> m = np.zeros((10, 10)); m[2:5, 3:8] = 1.0
+>>> bbox_from_cam(m)
+(2, 3, 5, 8)
+>>> iou((0, 0, 2, 2), (0, 0, 2, 4))
+0.5
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import ndimage
+
+from cam_edu.validate import as_heatmap, as_threshold
+
+
+def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
+    """Box the largest connected region where the heatmap is at least ``threshold * max``.
+
+    This is the rule of Zhou et al. (2016): keep the region above 20 % of the
+    CAM's maximum and box its largest connected component (8-connectivity).
+
+    Args:
+        heatmap: one heatmap, shape ``(H, W)``, usually upsampled to image size.
+        threshold: fraction of the maximum, in ``(0, 1]``.
+
+    Returns:
+        ``(y0, x0, y1, x1)`` with exclusive ends.
+
+    Raises:
+        ValueError: for a heatmap whose maximum is not positive (nothing to box;
+            e.g. an all-negative CAM after ReLU is all zeros).
+
+    >>> m = np.zeros((8, 8)); m[1:3, 1:3] = 1; m[5:8, 4:8] = 0.9
+    >>> bbox_from_cam(m)
+    (5, 4, 8, 8)
+    """
+    m = as_heatmap(heatmap)
+    t = as_threshold(threshold)
+    peak = float(m.max())
+    if peak <= 0:
+        raise ValueError(
+            f"heatmap has maximum {peak:g} <= 0, so no region lies above {t:g} x max. "
+            "The class has no positive evidence in this image; pick another class, or "
+            "look at the raw (unnormalized) map."
+        )
+    labels, count = ndimage.label(m >= t * peak, structure=np.ones((3, 3)))
+    sizes = ndimage.sum_labels(np.ones_like(m), labels, index=np.arange(1, count + 1))
+    biggest = int(np.argmax(sizes)) + 1
+    ys, xs = ndimage.find_objects(labels == biggest)[0]
+    return int(ys.start), int(xs.start), int(ys.stop), int(xs.stop)
+
+
+def as_box(box, name: str = "box", image_shape=None) -> tuple[int, int, int, int]:
+    """Check a box ``(y0, x0, y1, x1)`` with ``y0 < y1`` and ``x0 < x1``.
+
+    If ``image_shape`` ``(H, W)`` is given, the box must lie inside it.
+    """
+    if isinstance(box, str) or not hasattr(box, "__len__") or len(box) != 4:
+        raise ValueError(f"{name} must be 4 numbers (y0, x0, y1, x1); got {box!r}.")
+    if not all(isinstance(v, numbers.Real) for v in box):
+        raise TypeError(f"{name} must hold numbers (y0, x0, y1, x1); got {box!r}.")
+    y0, x0, y1, x1 = (float(v) for v in box)
+    if not (y0 < y1 and x0 < x1):
+        raise ValueError(
+            f"{name} = {tuple(box)} is empty or flipped; expected (y0, x0, y1, x1) with "
+            "y0 < y1 and x0 < x1 (rows first, ends exclusive)."
+        )
+    if image_shape is not None:
+        h, w = image_shape[:2]
+        if y0 < 0 or x0 < 0 or y1 > h or x1 > w:
+            raise ValueError(
+                f"{name} = {tuple(box)} reaches outside the image of height {h} and width "
+                f"{w}; expected 0 <= y0 < y1 <= {h} and 0 <= x0 < x1 <= {w}."
+            )
+    return y0, x0, y1, x1
+
+
+def iou(box_a, box_b) -> float:
+    """Intersection over union of two boxes ``(y0, x0, y1, x1)``, in ``[0, 1]``.
+
+    >>> iou((0, 0, 4, 4), (2, 2, 6, 6))
+    0.14285714285714285
+    """
+    ay0, ax0, ay1, ax1 = as_box(box_a, "box_a")
+    by0, bx0, by1, bx1 = as_box(box_b, "box_b")
+    inter_h = max(0.0, min(ay1, by1) - max(ay0, by0))
+    inter_w = max(0.0, min(ax1, bx1) - max(ax0, bx0))
+    inter = inter_h * inter_w
+    union = (ay1 - ay0) * (ax1 - ax0) + (by1 - by0) * (bx1 - bx0) - inter
+    return inter / union

