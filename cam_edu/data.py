@@ -106,6 +106,10 @@ def load_mnist(offline: bool | None = None, seed: int = 0, verbose: bool = True)
     if verbose:
         print("Full MNIST from keras.datasets: 60,000 training and 10,000 test digits.")
     return ImageData(
-        _prepare(x_train), y_train.astype(np.int64), _prepare(x_test), y_test.astype(np.int64),
-        "keras-mnist", MNIST_CLASSES,
+        _prepare(x_train),
+        y_train.astype(np.int64),
+        _prepare(x_test),
+        y_test.astype(np.int64),
+        "keras-mnist",
+        MNIST_CLASSES,
     )

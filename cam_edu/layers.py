@@ -73,8 +73,7 @@ def spatial_layer_names(model: keras.Model) -> list[str]:
     return [
         layer.name
         for layer, _ in walk_layers(model)
-        if not isinstance(layer, keras.layers.InputLayer | keras.Model)
-        and _output_rank(layer) == 4
+        if not isinstance(layer, keras.layers.InputLayer | keras.Model) and _output_rank(layer) == 4
     ]
 
 

@@ -54,7 +54,7 @@ def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
     labels, count = ndimage.label(m >= t * peak, structure=np.ones((3, 3)))
     sizes = ndimage.sum_labels(np.ones_like(m), labels, index=np.arange(1, count + 1))
     biggest = int(np.argmax(sizes)) + 1
-    ys, xs = ndimage.find_objects(labels == biggest)[0]
+    ys, xs = ndimage.find_objects((labels == biggest).astype(int))[0]
     return int(ys.start), int(xs.start), int(ys.stop), int(xs.stop)
 
 

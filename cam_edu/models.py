@@ -69,8 +69,17 @@ def build_gap_cnn(
     )
 
 
-def train(model: keras.Model, x, y, epochs: int = 5, batch_size: int = 64, seed: int = 0,
-          validation_data=None, learning_rate: float = 3e-3, verbose: int = 2):
+def train(
+    model: keras.Model,
+    x,
+    y,
+    epochs: int = 5,
+    batch_size: int = 64,
+    seed: int = 0,
+    validation_data=None,
+    learning_rate: float = 3e-3,
+    verbose: int = 2,
+):
     """Compile and fit ``model`` deterministically; prints one progress line per epoch.
 
     Uses Adam and (sparse or binary) cross-entropy chosen from the model's output
@@ -83,8 +92,15 @@ def train(model: keras.Model, x, y, epochs: int = 5, batch_size: int = 64, seed:
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    return model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True,
-                     validation_data=validation_data, verbose=verbose)
+    return model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        validation_data=validation_data,
+        verbose=verbose,
+    )
 
 
 def cache_dir() -> Path:

@@ -154,8 +154,17 @@ def show_cam(ax, image, heatmap, title: str = "", alpha: float = 0.5, cmap: str 
     return artist
 
 
-def plot_cam_grid(images, heatmaps, titles=None, ncols: int = 5, alpha: float = 0.5,
-                  cmap: str = "jet", suptitle: str = "", boxes=None, size: float = 2.0):
+def plot_cam_grid(
+    images,
+    heatmaps,
+    titles=None,
+    ncols: int = 5,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    suptitle: str = "",
+    boxes=None,
+    size: float = 2.0,
+):
     """A grid of overlays: ``images`` ``(N, H, W[, ch])`` with ``heatmaps`` ``(N, h, w)``.
 
     A shared colorbar explains the colors (each map is min-max normalized, so
@@ -170,8 +179,13 @@ def plot_cam_grid(images, heatmaps, titles=None, ncols: int = 5, alpha: float = 
         raise ValueError(f"got {n} images but {len(heatmaps)} heatmaps; pass one map per image.")
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.8, size * nrows + 0.5),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols + 0.8, size * nrows + 0.5),
+        squeeze=False,
+        layout="constrained",
+    )
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.axis("off")
