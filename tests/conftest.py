@@ -1,0 +1,40 @@
+"""Shared fixtures: small seeded Keras models built once per test session."""
+
+import keras
+import numpy as np
+import pytest
+
+from cam_edu.models import build_gap_cnn
+
+
+@pytest.fixture(scope="session")
+def gap_model():
+    """An untrained 10-class GAP CNN on 28x28x1 inputs (features 7x7x64)."""
+    return build_gap_cnn(seed=1)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """Eight seeded random 'images' in [0, 1], shape (8, 28, 28, 1)."""
+    return np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def nested_model():
+    """A Sequential wrapping a functional conv base, then GAP -> Dense(5, softmax)."""
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="inner_conv1")(inp)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(12, 3, padding="same", activation="relu", name="inner_conv2")(x)
+    base = keras.Model(inp, x, name="base")
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            base,
+            keras.layers.GlobalAveragePooling2D(name="outer_gap"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(5, activation="softmax", name="outer_dense"),
+        ],
+        name="nested",
+    )

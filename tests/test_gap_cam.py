@@ -1,0 +1,184 @@
+"""The naive loops equal the vectorized forms, and the CAM identity holds exactly."""
+
+import keras
+import numpy as np
+import pytest
+
+from cam_edu.cam import (
+    cam_head,
+    class_activation_map_loop,
+    class_activation_maps,
+    compute_cam,
+)
+from cam_edu.gap import global_average_pool, global_average_pool_loop, global_max_pool
+from cam_edu.layers import cut_model
+
+RNG = np.random.default_rng(42)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 7, 7, 64), (3, 5, 9, 4), (1, 7, 7, 2048)])
+def test_gap_loop_equals_reduce_mean_and_numpy(shape):
+    f = RNG.normal(size=shape).astype(np.float32)
+    loop, vec = global_average_pool_loop(f), global_average_pool(f)
+    assert loop.shape == vec.shape == (shape[0], shape[3])
+    np.testing.assert_allclose(loop, vec, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(vec, f.astype(np.float64).mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+
+
+def test_gmp_is_channel_max():
+    f = RNG.normal(size=(2, 4, 4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(global_max_pool(f), f.max(axis=(1, 2)))
+
+
+@pytest.mark.parametrize("k,c", [(1, 1), (4, 3), (64, 10), (2048, 7)])
+def test_cam_loop_equals_matmul_for_every_class(k, c):
+    f = RNG.normal(size=(2, 7, 7, k)).astype(np.float32)
+    w = RNG.normal(size=(k, c)).astype(np.float32)
+    maps = class_activation_maps(f, w)
+    assert maps.shape == (2, 7, 7, c)
+    reference = np.einsum("nhwk,kc->nhwc", f.astype(np.float64), w.astype(np.float64))
+    np.testing.assert_allclose(maps, reference, rtol=1e-4, atol=1e-3)
+    for cls in range(c):
+        np.testing.assert_allclose(
+            class_activation_map_loop(f, w, cls), maps[..., cls], rtol=1e-4, atol=1e-3
+        )
+
+
+def test_cam_loop_accepts_one_class_per_image():
+    f = RNG.normal(size=(3, 4, 4, 5)).astype(np.float32)
+    w = RNG.normal(size=(5, 4)).astype(np.float32)
+    got = class_activation_map_loop(f, w, [0, 3, 2])
+    maps = class_activation_maps(f, w)
+    for n, cls in enumerate([0, 3, 2]):
+        np.testing.assert_allclose(got[n], maps[n, ..., cls], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("k,c", [(3, 2), (16, 10), (40, 7)])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_cam_identity_on_random_arrays(k, c, use_bias):
+    """mean_xy M_c + b_c == sum_k w_kc mean_xy f_k + b_c, for every class."""
+    f = RNG.random((4, 6, 5, k)).astype(np.float32)
+    w = RNG.normal(size=(k, c)).astype(np.float32)
+    b = RNG.normal(size=c).astype(np.float32) if use_bias else np.zeros(c, np.float32)
+    logits = global_average_pool(f) @ w + b
+    np.testing.assert_allclose(
+        class_activation_maps(f, w).mean(axis=(1, 2)) + b, logits, rtol=1e-5, atol=1e-5
+    )
+
+
+def _model(k, c, use_bias, activation, seed):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(k, 3, padding="same", activation="relu", name="feat"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(
+                c, activation=activation, use_bias=use_bias, bias_initializer="random_normal"
+            ),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "k,c,use_bias,activation",
+    [(4, 3, True, "softmax"), (32, 10, False, "softmax"), (8, 5, True, None), (6, 2, True, "relu")],
+)
+def test_cam_identity_against_the_models_own_logits(k, c, use_bias, activation):
+    model = _model(k, c, use_bias, activation, seed=k + c)
+    x = RNG.random((5, 16, 16, 3)).astype(np.float32)
+    head = cam_head(model)
+    assert head.kernel.shape == (k, c) and head.bias.shape == (c,)
+    cams, logits = compute_cam(model, x, class_index=np.arange(5) % c)
+    _, model_logits = cut_model(model, "feat")(x)
+    np.testing.assert_allclose(logits, model_logits, rtol=1e-5, atol=1e-5)
+    chosen = np.arange(5) % c
+    np.testing.assert_allclose(
+        cams.mean(axis=(1, 2)) + head.bias[chosen], logits[np.arange(5), chosen], atol=1e-5
+    )
+    if activation == "softmax":
+        np.testing.assert_allclose(
+            keras.ops.softmax(logits).numpy(), model.predict(x, verbose=0), atol=1e-5
+        )
+
+
+def test_compute_cam_defaults_to_the_predicted_class(gap_model, digits):
+    cams, logits = compute_cam(gap_model, digits)
+    head = cam_head(gap_model)
+    features = head.feature_model(digits).numpy()
+    expected = class_activation_maps(features, head.kernel)
+    predicted = logits.argmax(axis=1)
+    np.testing.assert_allclose(cams, expected[np.arange(len(digits)), ..., predicted], atol=1e-5)
+
+
+def test_identity_on_a_trained_model():
+    """A few steps of training move the weights away from their init; the identity still holds."""
+    from cam_edu.models import build_gap_cnn, train
+
+    rng = np.random.default_rng(3)
+    x = rng.random((64, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    model = build_gap_cnn(filters=(4, 8, 16), seed=3)
+    before = cam_head(model).kernel.copy()
+    train(model, x, y, epochs=2, batch_size=16, verbose=0)
+    head = cam_head(model)
+    assert np.abs(head.kernel - before).max() > 1e-3
+    cams, logits = compute_cam(model, x[:8])
+    c = logits.argmax(axis=1)
+    np.testing.assert_allclose(
+        cams.mean(axis=(1, 2)) + head.bias[c], logits[np.arange(8), c], atol=1e-5
+    )
+    probs = model.predict(x[:8], verbose=0)
+    np.testing.assert_allclose(keras.ops.softmax(logits).numpy(), probs, atol=1e-5)
+
+
+def test_cam_head_in_nested_models(nested_model, digits):
+    head = cam_head(nested_model)
+    assert head.feature_layer == "inner_conv2"
+    assert head.dense_layer == "outer_dense"
+    assert head.kernel.shape == (12, 5)
+    cams, logits = compute_cam(nested_model, digits, class_index=4)
+    assert cams.shape == (8, 14, 14)
+    np.testing.assert_allclose(
+        keras.ops.softmax(logits).numpy(), nested_model.predict(digits, verbose=0), atol=1e-5
+    )
+    np.testing.assert_allclose(cams.mean(axis=(1, 2)) + head.bias[4], logits[:, 4], atol=1e-5)
+
+
+def test_binary_sigmoid_head_is_expanded_to_two_classes():
+    from cam_edu.models import build_gap_cnn
+
+    model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=5)
+    x = RNG.random((4, 28, 28, 1)).astype(np.float32)
+    head = cam_head(model)
+    assert head.binary and head.kernel.shape == (6, 2)
+    np.testing.assert_array_equal(head.kernel[:, 0], -head.kernel[:, 1])
+    cams1, logits = compute_cam(model, x, class_index=1)
+    cams0, _ = compute_cam(model, x, class_index=0)
+    np.testing.assert_allclose(cams0, -cams1, atol=1e-6)
+    p = model.predict(x, verbose=0)[:, 0]
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits[:, 1])), p, atol=1e-5)
+
+
+def test_models_without_gap_get_pointed_to_gradcam():
+    flat = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
+    with pytest.raises(ValueError, match=r"(?s)Flatten -> Dense.*grad_cam"):
+        cam_head(flat)
+    two_dense = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(4),
+            keras.layers.Dense(3),
+        ]
+    )
+    with pytest.raises(ValueError, match="Grad-CAM"):
+        cam_head(two_dense)

@@ -1,0 +1,122 @@
+"""Upsampling, normalization, overlays, boxes from heatmaps and IoU."""
+
+import numpy as np
+import pytest
+
+from cam_edu.localize import bbox_from_cam, iou
+from cam_edu.viz import normalize, overlay, plot_cam_grid, upsample
+
+
+def test_upsample_shapes_and_constant_maps():
+    assert upsample(np.ones((7, 7)), (224, 224)).shape == (224, 224)
+    assert upsample(np.ones((3, 7, 7)), (28, 14)).shape == (3, 28, 14)
+    np.testing.assert_allclose(upsample(np.full((7, 7), 2.5), (28, 28)), 2.5, atol=1e-6)
+
+
+def test_nearest_upsampling_repeats_cells():
+    m = np.arange(4, dtype=np.float32).reshape(2, 2)
+    np.testing.assert_array_equal(
+        upsample(m, (4, 4), method="nearest"), np.kron(m, np.ones((2, 2)))
+    )
+
+
+def test_upsample_identity_size_and_bad_method():
+    m = np.random.default_rng(0).random((5, 6))
+    np.testing.assert_allclose(upsample(m, (5, 6)), m, atol=1e-6)
+    with pytest.raises(ValueError, match="method must be one of"):
+        upsample(m, (10, 12), method="cubic")
+    with pytest.raises(ValueError, match="size must be"):
+        upsample(m, (10,))
+
+
+def test_normalize_range_batch_and_relu():
+    m = np.array([[[-2.0, 0.0], [2.0, 6.0]], [[1.0, 1.0], [1.0, 3.0]]])
+    out = normalize(m)
+    np.testing.assert_allclose(out[0], [[0, 0.25], [0.5, 1.0]])
+    np.testing.assert_allclose(out[1], [[0, 0], [0, 1.0]])
+    np.testing.assert_allclose(normalize(m[0], relu=True), [[0, 0], [1 / 3, 1.0]])
+
+
+def test_normalize_constant_map_is_zero_not_nan():
+    with pytest.warns(UserWarning, match="constant"):
+        out = normalize(np.full((4, 4), 3.0))
+    assert np.all(out == 0) and not np.isnan(out).any()
+
+
+def test_normalize_rejects_nan():
+    m = np.ones((3, 3))
+    m[1, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        normalize(m)
+
+
+def test_overlay_blends_image_and_colormap():
+    image = np.zeros((28, 28), np.uint8)
+    heat = np.zeros((7, 7))
+    heat[3, 3] = 1.0
+    out = overlay(image, heat, alpha=1.0, cmap="gray")
+    assert out.shape == (28, 28, 3)
+    assert out[14, 14].mean() > 0.9 and out[0, 0].mean() < 0.05
+    np.testing.assert_allclose(overlay(image, heat, alpha=0.0), 0.0)
+
+
+def test_overlay_rejects_0_255_floats():
+    with pytest.raises(ValueError, match="expected \\[0, 1\\]"):
+        overlay(np.full((8, 8), 200.0), np.ones((2, 2)))
+
+
+def test_plot_cam_grid_has_a_colorbar_and_titles():
+    fig = plot_cam_grid(
+        np.zeros((3, 28, 28)),
+        np.random.default_rng(0).random((3, 7, 7)),
+        titles=["a", "b", "c"],
+        ncols=2,
+        suptitle="grid",
+    )
+    titles = [ax.get_title() for ax in fig.axes]
+    assert {"a", "b", "c"} <= set(titles)
+    assert any(ax.get_ylabel().startswith("CAM") for ax in fig.axes)
+
+
+@pytest.mark.parametrize("box", [(2, 3, 5, 8), (0, 0, 1, 1), (10, 20, 32, 32), (0, 0, 32, 32)])
+def test_bbox_of_a_known_rectangle(box):
+    m = np.zeros((32, 32))
+    y0, x0, y1, x1 = box
+    m[y0:y1, x0:x1] = 1.0
+    assert bbox_from_cam(m) == box
+
+
+def test_bbox_keeps_the_largest_component_not_the_highest_peak():
+    m = np.zeros((40, 40))
+    m[2:4, 2:4] = 1.0  # tiny, highest
+    m[20:35, 10:30] = 0.5  # big, above 20 % of max
+    assert bbox_from_cam(m, threshold=0.2) == (20, 10, 35, 30)
+    assert bbox_from_cam(m, threshold=0.6) == (2, 2, 4, 4)
+
+
+def test_bbox_of_a_gaussian_blob_grows_as_threshold_falls():
+    yy, xx = np.mgrid[0:64, 0:64]
+    blob = np.exp(-((yy - 20) ** 2 + (xx - 40) ** 2) / (2 * 6.0**2))
+    tight, loose = bbox_from_cam(blob, 0.8), bbox_from_cam(blob, 0.2)
+    for b in (tight, loose):
+        assert b[0] <= 20 < b[2] and b[1] <= 40 < b[3]
+    assert (loose[2] - loose[0]) > (tight[2] - tight[0])
+    # exp(-r^2 / 2s^2) >= 0.2  <=>  r <= s * sqrt(2 ln 5) = 10.77 pixels
+    assert loose == (10, 30, 31, 51)
+
+
+def test_bbox_of_a_map_without_positive_evidence():
+    with pytest.raises(ValueError, match="no region"):
+        bbox_from_cam(-np.ones((5, 5)))
+
+
+def test_iou_known_values():
+    assert iou((0, 0, 2, 2), (0, 0, 2, 2)) == 1.0
+    assert iou((0, 0, 2, 2), (2, 2, 4, 4)) == 0.0
+    assert iou((0, 0, 2, 2), (0, 0, 2, 4)) == 0.5
+    assert iou((0, 0, 4, 4), (2, 2, 6, 6)) == pytest.approx(4 / 28)
+
+
+def test_iou_rejects_flipped_boxes():
+    with pytest.raises(ValueError, match="y0 < y1"):
+        iou((5, 0, 2, 2), (0, 0, 1, 1))
