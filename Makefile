@@ -10,11 +10,11 @@ export PYTHONHASHSEED := 0
 
 .PHONY: lab test setup lint benchmark exercises clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cam_edu)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cam_edu)" --env TF_CPP_MIN_LOG_LEVEL 3 --env TF_ENABLE_ONEDNN_OPTS 0
 	touch $(STAMP)
 
 setup: $(STAMP)
