@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 
 import ipywidgets as widgets
-import PIL.Image
 import matplotlib as mpl
 import numpy as np
+import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
