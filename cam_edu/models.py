@@ -151,3 +151,10 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
     scores = model.predict(x, batch_size=batch_size, verbose=0)
     predicted = (scores[:, 0] > 0.5).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
     return float(np.mean(predicted == np.asarray(y)))
+
+
+def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10.0):
+    """ResNet50 with ImageNet weights; see :func:`cam_edu.imagenet.load_resnet50`."""
+    from cam_edu.imagenet import load_resnet50 as _load
+
+    return _load(allow_random=allow_random, seed=seed, timeout=timeout)

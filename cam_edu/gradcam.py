@@ -1,0 +1,141 @@
+r"""Grad-CAM and Grad-CAM++: class maps for any CNN, from gradients.
+
+CAM needs a global-average-pooling -> Dense head. Grad-CAM (Selvaraju et al.,
+ICCV 2017) replaces the Dense weights :math:`w_k^c` by the average gradient of
+the class logit :math:`y^c` with respect to the activation :math:`A_k` of any
+convolutional layer:
+
+.. math::
+
+    \alpha_k^c = \frac{1}{Z}\sum_{i,j}\frac{\partial y^c}{\partial A_k(i,j)}, \qquad
+    L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k^c A_k\Big)
+
+Grad-CAM++ (Chattopadhay et al., WACV 2018) weights each position by
+:math:`a_k(i,j) = g^2 / (2 g^2 + \sum_{a,b} A_k(a,b)\, g^3)` with
+:math:`g = \partial y^c / \partial A_k(i,j)`, and sums only positive gradients:
+:math:`\alpha_k^c = \sum_{i,j} a_k(i,j)\,\mathrm{ReLU}(g)`.
+
+Design after pytorch-grad-cam: :class:`BaseCAM` computes activations and
+gradients once (one target per image, on the pre-softmax logits); each method is
+a small subclass that only defines the channel weights.
+
+>>> maps, logits = grad_cam(model, images)  # doctest: +SKIP
+>>> maps.shape  # (N, H, W) at the layer's resolution  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cam_edu.cam import as_model_images
+from cam_edu.layers import cut_model, last_spatial_layer, require_model
+from cam_edu.validate import as_class_index
+
+_CUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached_cut(model: keras.Model, layer: str) -> keras.Model:
+    per_model = _CUT_MODELS.setdefault(model, {})
+    if layer not in per_model:
+        per_model[layer] = cut_model(model, layer)
+    return per_model[layer]
+
+
+class BaseCAM:
+    """Activations and gradients of one layer, for one target class per image.
+
+    Subclasses define :meth:`channel_weights`, mapping activations ``A``
+    ``(N, H, W, K)`` and gradients ``g`` of the same shape to weights ``(N, K)``.
+
+    Args:
+        model: any built Keras CNN (nested models allowed). A final softmax or
+            sigmoid is removed: gradients are taken of the logits, which do not
+            saturate.
+        layer: name of a layer with a 4-D output; ``None`` picks the last one.
+    """
+
+    def __init__(self, model: keras.Model, layer: str | None = None):
+        self.model = require_model(model)
+        self.layer = last_spatial_layer(model) if layer is None else layer
+        self._cut = _cached_cut(model, self.layer)
+
+    def activations_and_gradients(self, images, class_index=None):
+        """Return ``(A, g, logits, classes)``: ``A`` and ``g`` ``(N, H, W, K)``,
+        ``logits`` ``(N, C)``, ``classes`` ``(N,)``.
+
+        The target is the sum over the batch of each image's own class logit, so
+        every image gets the gradient of its own target (the images do not
+        interact in inference mode), never a batch average.
+        """
+        x = tf.constant(as_model_images(images, self.model))
+        with tf.GradientTape() as tape:
+            activations, logits = self._cut(x, training=False)
+            if class_index is None:
+                classes = tf.argmax(logits, axis=1, output_type=tf.int32).numpy()
+            else:
+                classes = as_class_index(class_index, logits.shape[1], x.shape[0])
+            target = tf.reduce_sum(tf.gather(logits, classes, axis=1, batch_dims=1))
+        grads = tape.gradient(target, activations)
+        return activations.numpy(), grads.numpy(), logits.numpy(), np.asarray(classes)
+
+    def channel_weights(self, activations: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """Weights ``(N, K)`` of the channels; defined by each method."""
+        raise NotImplementedError
+
+    def __call__(self, images, class_index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Maps ``(N, H, W)`` (after ReLU, not normalized) and logits ``(N, C)``."""
+        activations, grads, logits, _ = self.activations_and_gradients(images, class_index)
+        weights = self.channel_weights(activations, grads)
+        maps = np.einsum("nhwk,nk->nhw", activations, weights)
+        return np.maximum(maps, 0.0).astype(np.float32), logits
+
+
+class GradCAM(BaseCAM):
+    """Grad-CAM: a channel's weight is its gradient averaged over the positions."""
+
+    def channel_weights(self, activations, grads):
+        return grads.mean(axis=(1, 2))
+
+
+class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++: positive gradients, weighted per position by the closed-form ``a_k(i,j)``."""
+
+    def channel_weights(self, activations, grads):
+        g2 = grads**2
+        g3 = g2 * grads
+        sum_a = activations.sum(axis=(1, 2), keepdims=True)
+        denominator = 2.0 * g2 + sum_a * g3
+        safe = np.where(denominator != 0.0, denominator, 1.0)
+        alpha = np.where(grads != 0.0, g2 / safe, 0.0)
+        return (alpha * np.maximum(grads, 0.0)).sum(axis=(1, 2))
+
+
+def grad_cam(model, images, class_index=None, layer: str | None = None):
+    """Grad-CAM maps of a batch, one target class per image.
+
+    Args:
+        model: a built Keras CNN; any head (Flatten, several Dense, GAP ...).
+        images: a batch the model accepts, ``(N, H_in, W_in, channels)``.
+        class_index: ``None`` (each image's predicted class), an int, or ``(N,)`` ints.
+        layer: a layer with 4-D output; ``None`` = the last one. A wrong name
+            raises ``ValueError`` listing the candidates.
+
+    Returns:
+        ``(maps, logits)``: ``(N, H, W)`` maps at the layer's resolution (after
+        ReLU, not normalized) and the pre-softmax logits ``(N, C)``.
+
+    >>> maps, logits = grad_cam(model, x_test[:4], layer="conv2")  # doctest: +SKIP
+    """
+    return GradCAM(model, layer)(images, class_index)
+
+
+def grad_cam_plus_plus(model, images, class_index=None, layer: str | None = None):
+    """Grad-CAM++ maps of a batch; arguments and returns as :func:`grad_cam`.
+
+    >>> maps, logits = grad_cam_plus_plus(model, x_test[:4])  # doctest: +SKIP
+    """
+    return GradCAMPlusPlus(model, layer)(images, class_index)

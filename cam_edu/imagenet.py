@@ -1,0 +1,158 @@
+"""ImageNet ResNet50 for the lesson on real photos: weights, class names, photos.
+
+Real users download the ImageNet weights once (about 100 MB) into the Keras cache.
+Offline, :func:`load_resnet50` fails within seconds and says which file to put where.
+Only with ``allow_random=True`` does it fall back, loudly, to the same architecture
+with seeded random weights, whose maps mean nothing but whose shapes, layer names and
+CAM/logit identity are the same: that is what the test suite checks offline.
+
+>>> model = load_resnet50(allow_random=True)  # doctest: +SKIP
+>>> model.get_layer("conv5_block3_out").output.shape  # doctest: +SKIP
+(None, 7, 7, 2048)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+RANDOM_NAME = "resnet50_RANDOM_WEIGHTS"
+CLASSES_FILE = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.json"
+PHOTOS = {  # scikit-image sample photos that ship inside its wheel (no download)
+    "chelsea": "a tabby cat; CC0, Stefan van der Walt",
+    "coffee": "a cup of coffee; CC0, Rachel Michetti",
+    "astronaut": "astronaut Eileen Collins; public domain, NASA",
+    "rocket": "a SpaceX rocket launch; public domain, SpaceX",
+}
+
+
+def weights_path() -> Path:
+    """Where Keras looks for the ResNet50 ImageNet weights: ``$KERAS_HOME/models/``."""
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return home / "models" / WEIGHTS_FILE
+
+
+def weights_url() -> str:
+    """The address Keras downloads the weights from (taken from Keras itself)."""
+    from keras.src.applications.resnet import BASE_WEIGHTS_PATH
+
+    return BASE_WEIGHTS_PATH + WEIGHTS_FILE
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10.0):
+    """``keras.applications.ResNet50`` with ImageNet weights (224x224x3 in, 1000 classes out).
+
+    Args:
+        allow_random: if the weights cannot be had, build the same architecture with
+            seeded random weights (named ``resnet50_RANDOM_WEIGHTS``) and print a banner,
+            instead of raising.
+        seed: seed of the random weights.
+        timeout: seconds a stalled download may wait for the network.
+
+    Returns:
+        the Keras model; ``is_pretrained(model)`` tells which kind it is.
+
+    Raises:
+        ConnectionError: the weights are neither cached nor downloadable, and
+            ``allow_random`` is ``False``. The message names the file and the folder.
+    """
+    try:
+        with _socket_timeout(timeout):
+            return keras.applications.ResNet50(weights="imagenet")
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+    if not allow_random:
+        raise ConnectionError(
+            f"The ImageNet weights of ResNet50 are not in the Keras cache and could not be "
+            f"downloaded ({reason}). Download {WEIGHTS_FILE} (about 100 MB) from "
+            f"{weights_url()} on a machine with internet and put it at {weights_path()}; "
+            "or call keras.applications.ResNet50(weights='imagenet') once while online. "
+            "For an offline dry run use load_resnet50(allow_random=True)."
+        )
+    print(
+        "=" * 78 + "\n"
+        f"RANDOM WEIGHTS: the ImageNet weights are not available here ({reason[:40]}...).\n"
+        "This ResNet50 has the right architecture but RANDOM weights. Its predictions,\n"
+        "class names and heatmaps below MEAN NOTHING. Only shapes, layer names and the\n"
+        "CAM identity are meaningful. Get the weights: see cam_edu.imagenet.load_resnet50.\n"
+        + "="
+        * 78
+    )
+    keras.utils.set_random_seed(seed)
+    return keras.applications.ResNet50(weights=None, name=RANDOM_NAME)
+
+
+def is_pretrained(model: keras.Model) -> bool:
+    """Whether ``model`` came from :func:`load_resnet50` with real ImageNet weights."""
+    return model.name != RANDOM_NAME
+
+
+def class_names() -> list[str]:
+    """The 1,000 ImageNet class names in the order of ResNet50's outputs.
+
+    Read from ``data/imagenet_classes.json`` (made by ``scripts/make_imagenet_classes.py``),
+    so no download is needed.
+
+    >>> class_names()[281]  # doctest: +SKIP
+    'tabby'
+    """
+    return [name for _, name in json.loads(CLASSES_FILE.read_text())["classes"]]
+
+
+def load_photos(names=tuple(PHOTOS), size: int = 224) -> np.ndarray:
+    """Sample photos from scikit-image, center-cropped to squares and resized.
+
+    Args:
+        names: photo names among ``PHOTOS`` (their licences are listed there).
+        size: output side in pixels.
+
+    Returns:
+        uint8 RGB images, shape ``(N, size, size, 3)``.
+    """
+    import skimage.data
+
+    unknown = [n for n in names if n not in PHOTOS]
+    if unknown:
+        raise ValueError(f"unknown photo(s) {unknown}; choose from {sorted(PHOTOS)}.")
+    out = []
+    for name in names:
+        image = getattr(skimage.data, name)()
+        h, w = image.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = image[top : top + side, left : left + side]
+        resized = tf.image.resize(square, (size, size), antialias=True)
+        out.append(np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def preprocess(photos) -> np.ndarray:
+    """ResNet50's own preprocessing (RGB -> BGR, ImageNet mean subtracted), ``(N, 224, 224, 3)``."""
+    return keras.applications.resnet50.preprocess_input(np.asarray(photos, np.float32).copy())
+
+
+def top_k(logits: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(N, k)`` of the k largest logits, best first, and their softmax probabilities."""
+    logits = np.asarray(logits, np.float64)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    order = np.argsort(-probs, axis=1)[:, :k]
+    return order, np.take_along_axis(probs, order, axis=1)
