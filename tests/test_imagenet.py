@@ -1,0 +1,77 @@
+"""ResNet50 loading (offline behaviour), ImageNet class names, photos, CAM on ResNet50."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from cam_edu import imagenet
+from cam_edu.cam import cam_head, compute_cam
+
+
+def test_class_names_are_the_1000_imagenet_classes_in_keras_order():
+    names = imagenet.class_names()
+    assert len(names) == 1000
+    assert names[0] == "tench" and names[281] == "tabby" and names[967] == "espresso"
+
+
+def test_photos_are_square_uint8_and_preprocessed_like_keras():
+    photos = imagenet.load_photos(("chelsea", "coffee"))
+    assert photos.shape == (2, 224, 224, 3) and photos.dtype == np.uint8
+    x = imagenet.preprocess(photos)
+    np.testing.assert_allclose(
+        x[0, 0, 0], photos[0, 0, 0, ::-1] - [103.939, 116.779, 123.68], atol=1e-3
+    )
+    with pytest.raises(ValueError, match="unknown photo"):
+        imagenet.load_photos(("cat",))
+
+
+def test_top_k_orders_probabilities():
+    order, probs = imagenet.top_k(np.array([[0.0, 3.0, 1.0, 2.0]]), k=2)
+    assert order.tolist() == [[1, 3]]
+    assert probs[0, 0] > probs[0, 1]
+
+
+@pytest.fixture()
+def no_network(monkeypatch, tmp_path):
+    """No cached weights and no network: every connection attempt fails at once."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_offline_load_fails_fast_and_says_what_to_download(no_network):
+    start = time.perf_counter()
+    with pytest.raises(ConnectionError) as info:
+        imagenet.load_resnet50()
+    assert time.perf_counter() - start < 10
+    message = str(info.value)
+    assert imagenet.WEIGHTS_FILE in message
+    assert str(imagenet.weights_path()) in message
+    assert "allow_random=True" in message
+
+
+@pytest.fixture(scope="module")
+def random_resnet():
+    return (
+        imagenet.load_resnet50(allow_random=True) if not imagenet.weights_path().exists() else None
+    )
+
+
+def test_random_fallback_is_announced_and_has_the_lectures_shapes(random_resnet, capsys):
+    if random_resnet is None:
+        pytest.skip("real ImageNet weights are cached here; the fallback is not used")
+    assert not imagenet.is_pretrained(random_resnet)
+    head = cam_head(random_resnet)
+    assert head.feature_layer == "conv5_block3_out"
+    assert random_resnet.get_layer("conv5_block3_out").output.shape == (None, 7, 7, 2048)
+    assert head.kernel.shape == (2048, 1000) and head.bias.shape == (1000,)
+    x = imagenet.preprocess(imagenet.load_photos(("chelsea",)))
+    cams, logits = compute_cam(random_resnet, x, class_index=281)
+    assert cams.shape == (1, 7, 7)
+    np.testing.assert_allclose(cams.mean() + head.bias[281], logits[0, 281], rtol=1e-4, atol=1e-4)
