@@ -158,3 +158,31 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
     from cam_edu.imagenet import load_resnet50 as _load
 
     return _load(allow_random=allow_random, seed=seed, timeout=timeout)
+
+
+def build_flatten_cnn(
+    num_classes: int = 10,
+    input_shape: tuple[int, int, int] = (28, 28, 1),
+    filters: tuple[int, int, int] = (16, 32, 64),
+    seed: int = 0,
+    name: str = "flatten_cnn",
+) -> keras.Model:
+    """The GAP CNN's convolutions, but a Flatten -> Dense head: CAM cannot explain it.
+
+    ``features`` is ``(N, 7, 7, K)`` for 28x28 inputs; ``flatten`` gives ``(N, 49 K)``,
+    so each class weight belongs to one position *and* one channel. Grad-CAM still works.
+    """
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape, name="image"),
+            keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(name="pool1"),
+            keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(name="pool2"),
+            keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(num_classes, activation="softmax", name="predictions"),
+        ],
+        name=name,
+    )
