@@ -25,7 +25,7 @@ from cam_edu.localize import bbox_from_cam
 from cam_edu.viz import UPSAMPLING_METHODS, as_display_image, normalize, upsample
 
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "turbo", "coolwarm")
-METHODS = ("cam", "gradcam", "gradcam++")
+METHODS = {"cam": "CAM", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
 PREDICTED = -1
 
 
@@ -96,7 +96,7 @@ class CamExplorer(widgets.VBox):
         top_k: int = 10,
     ):
         if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+            raise ValueError(f"method must be one of {tuple(METHODS)}; got {method!r}.")
         x = as_model_images(images, model)
         if method == "cam":
             if layer is not None:
@@ -271,7 +271,7 @@ class CamExplorer(widgets.VBox):
         )
         self.caption.value = (
             f"Image {i}: predicted <b>{predicted}</b>{truth}. Showing the "
-            f"{self.method.upper()} of <b>{self.class_names[c]}</b> (p = {self.probs[i, c]:.3f}, "
+            f"{METHODS[self.method]} of <b>{self.class_names[c]}</b> (p = {self.probs[i, c]:.3f}, "
             f"logit {self.source.logits[i, c]:.3f}); raw map from {self.heatmap.min():.3f} "
             f"to {self.heatmap.max():.3f}; {box_text}."
         )

@@ -88,3 +88,19 @@ def test_explorer_rejects_bad_arguments(gap_model, digits):
         cam_explorer(gap_model, digits, class_names=["a", "b", "c"])
     with pytest.raises(ValueError, match=r"images\[None\]"):
         cam_explorer(gap_model, digits[0])
+
+
+def test_gradcam_explorer_on_a_model_without_gap(digits):
+    from cam_edu.gradcam import grad_cam
+    from cam_edu.models import build_flatten_cnn
+
+    model = build_flatten_cnn(filters=(4, 8, 8), seed=4)
+    explorer = cam_explorer(model, digits, method="gradcam", layer="conv2")
+    expected, _ = grad_cam(model, digits[:1], layer="conv2")
+    np.testing.assert_allclose(explorer.heatmap, expected[0], rtol=1e-5, atol=1e-8)
+    explorer.klass.value = 6
+    expected, _ = grad_cam(model, digits[:1], class_index=6, layer="conv2")
+    np.testing.assert_allclose(explorer.heatmap, expected[0], rtol=1e-5, atol=1e-8)
+    assert "Grad-CAM" in explorer.caption.value
+    with pytest.raises(ValueError, match="has no global-pooling"):
+        cam_explorer(model, digits)
