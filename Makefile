@@ -31,6 +31,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+exercises: $(STAMP)
+	$(BIN)/python -m cam_edu.exercises build --execute
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmarks.py
 

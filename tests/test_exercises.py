@@ -1,0 +1,315 @@
+"""The exercise builder: stubs, edit protection, sync, and nbval in both directions."""
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from cam_edu import exercises
+from cam_edu.exercises import ExerciseError, stub_source
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError"
+
+# --------------------------------------------------------------------------- stub_source
+
+
+def test_stub_keeps_def_and_docstring_and_hides_the_body():
+    src = (
+        'def f(x):\n    """Twice x.\n\n    More.\n    """\n    y = 2 * x  # secret\n    return y\n'
+    )
+    assert stub_source(src) == 'def f(x):\n    """Twice x.\n\n    More.\n    """\n' + STUB
+
+
+def test_stub_keeps_imports_comments_decorators_and_a_multiline_signature():
+    src = (
+        "import numpy as np\n\n# a helper comment\n\n"
+        "@staticmethod\n"
+        "def f(\n    x: dict = {'a': (1, 2)},\n    y=[1],\n) -> dict:\n"
+        "    # step 1: the answer\n    return {**x}\n\n\n"
+        "def g():\n    return 1\n"
+    )
+    assert stub_source(src) == (
+        "import numpy as np\n\n# a helper comment\n\n"
+        "@staticmethod\n"
+        "def f(\n    x: dict = {'a': (1, 2)},\n    y=[1],\n) -> dict:\n" + STUB + "\n\n\n"
+        "def g():\n" + STUB
+    )
+
+
+def test_stub_hides_nested_functions_and_trailing_indented_comments():
+    src = "def f(x):\n    def inner():\n        return x\n    return inner()\n    # old idea\n"
+    assert stub_source(src) == "def f(x):\n" + STUB
+
+
+def test_stub_uses_the_body_indentation():
+    src = "def f(x):\n  return x\n"
+    assert stub_source(src) == "def f(x):\n  # YOUR CODE HERE\n  raise NotImplementedError"
+
+
+@pytest.mark.parametrize(
+    "src,message",
+    [
+        ("x = 1\ndef f():\n    return x\n", "only imports and function definitions"),
+        ("import numpy as np\n", "defines no function"),
+        ("def f(x): return x\n", "on its def line"),
+        ('def f():\n    """Only a docstring."""\n', "only a docstring"),
+        ("def f(:\n", "not valid Python"),
+    ],
+)
+def test_stub_rejects_cells_whose_student_version_would_fail_early(src, message):
+    with pytest.raises(ExerciseError, match=message):
+        stub_source(src, "cell 3")
+
+
+# --------------------------------------------------------------------------- small notebooks
+
+
+def solution_nb(check_output="✓ f: all 1 cases agree with cam_edu.\n", with_check=True):
+    """A tiny executed solution notebook: setup, solution, self-check."""
+    setup = new_code_cell("import numpy as np\n\nfrom math import tau", execution_count=1)
+    setup.outputs = []
+    sol = new_code_cell(
+        'import json\n\n\ndef f(x):\n    """Doc."""\n    return np.asarray(x) * tau\n',
+        execution_count=2,
+        metadata={"tags": ["solution"]},
+    )
+    cells = [new_markdown_cell("# Ex"), setup, sol]
+    if with_check:
+        check = new_code_cell(
+            "print_check(f)", execution_count=3, metadata={"tags": ["self-check"]}
+        )
+        check.outputs = [new_output("stream", name="stdout", text=check_output)]
+        cells.append(check)
+    extra = new_code_cell("answer = 42", execution_count=4, metadata={"tags": ["solution-only"]})
+    cells.append(extra)
+    return new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
+
+
+def test_student_notebook_stubs_tags_copies_outputs_and_records_a_fingerprint():
+    nb = exercises.student_notebook(solution_nb(), "solutions/ex99.ipynb")
+    sources = [c.source for c in nb.cells]
+    assert len(nb.cells) == 4  # the solution-only cell is gone
+    assert sources[2].startswith("import json  # noqa: F401")  # unused once the body is hidden
+    assert "return" not in sources[2] and "raise NotImplementedError" in sources[2]
+    noqa = "  # noqa: F401 (you will need it)"
+    assert sources[1] == f"import numpy as np{noqa}\n\nfrom math import tau{noqa}"
+    assert nb.cells[2].metadata["tags"] == ["exercise"]
+    assert nb.cells[3].outputs[0]["text"].startswith("✓")  # nbval expects the solution's output
+    meta = nb.metadata["cam_edu"]
+    assert meta["generated_from"] == "solutions/ex99.ipynb"
+    assert meta["work_sha256"] == exercises.work_fingerprint(nb)
+
+
+@pytest.mark.parametrize(
+    "break_it,message",
+    [
+        (lambda nb: nb.cells.pop(3), "no cell tagged 'self-check'"),
+        (lambda nb: nb.cells[3].update(source="print('x')"), "not called by any self-check"),
+        (lambda nb: nb.cells[3].outputs[0].update(text="✗ wrong\n"), "must print only"),
+        (lambda nb: nb.cells[1].update(execution_count=None), "never run"),
+        (
+            lambda nb: nb.cells[1].outputs.append(new_output("error", ename="E", evalue="")),
+            "stores an error",
+        ),
+        (lambda nb: nb.cells[2].metadata.update(tags=[]), "no cell tagged 'solution'"),
+    ],
+)
+def test_invalid_solution_notebooks_are_refused(break_it, message):
+    nb = solution_nb()
+    break_it(nb)
+    with pytest.raises(ExerciseError, match=message):
+        exercises.student_notebook(nb, "solutions/ex99.ipynb")
+
+
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(solution_nb(), tmp_path / "solutions" / "ex99_demo.ipynb")
+    return tmp_path
+
+
+def statuses(results):
+    return [r.status for r in results]
+
+
+def test_build_never_overwrites_student_work_without_force(course, capsys):
+    target = course / "exercises" / "ex99_demo.ipynb"
+    assert statuses(exercises.build(course)) == ["created"]
+    assert statuses(exercises.build(course)) == ["unchanged"]
+    assert exercises.check(course) == []
+
+    # running the notebook changes outputs only: not an edit, a rebuild may replace it
+    nb = nbformat.read(target, as_version=4)
+    nb.cells[3].outputs[0]["text"] = "✗ f: not written yet.\n"
+    nbformat.write(nb, target)
+    assert any("out of date" in p for p in exercises.check(course))
+    assert statuses(exercises.build(course)) == ["updated"]
+
+    # the student writes code: kept, byte for byte, and the command exits 1
+    nb = nbformat.read(target, as_version=4)
+    nb.cells[2].source = nb.cells[2].source.replace("raise NotImplementedError", "return x")
+    nbformat.write(nb, target)
+    edited = target.read_bytes()
+    assert statuses(exercises.build(course)) == ["kept"]
+    assert target.read_bytes() == edited
+    assert exercises.main(["--notebooks", str(course), "build"]) == 1
+    assert "NOT overwritten" in capsys.readouterr().err
+    assert target.read_bytes() == edited
+    assert any("edited by hand" in p for p in exercises.check(course))
+
+    # --force replaces it and keeps the student's version next to it
+    assert exercises.main(["--notebooks", str(course), "build", "--force"]) == 0
+    assert (course / "exercises" / "ex99_demo.ipynb.bak").read_bytes() == edited
+    assert exercises.check(course) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not json at all", b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'],
+)
+def test_files_of_unknown_origin_count_as_edited(course, content):
+    (course / "exercises").mkdir()
+    target = course / "exercises" / "ex99_demo.ipynb"
+    target.write_bytes(content)
+    assert statuses(exercises.build(course)) == ["kept"]
+    assert target.read_bytes() == content
+
+
+def test_check_reports_missing_and_orphan_notebooks(course):
+    (course / "exercises").mkdir()
+    (course / "exercises" / "ex98_old.ipynb").write_text("{}")
+    problems = exercises.check(course)
+    assert any("ex99_demo.ipynb is missing" in p for p in problems)
+    assert any("ex98_old.ipynb has no solution" in p for p in problems)
+    assert exercises.main(["--notebooks", str(course), "check"]) == 1
+
+
+def test_build_by_name_and_unknown_names(course):
+    assert statuses(exercises.build(course, names=["ex99"])) == ["created"]
+    with pytest.raises(ExerciseError, match="no solution notebook matches ex01"):
+        exercises.build(course, names=["ex01"])
+
+
+# --------------------------------------------------------------------------- the real course
+
+SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("ex*.ipynb"))
+LESSON_TOPICS = ("gap_loop", "vectorized", "identity", "overlay", "box", "gradcam", "cantilever")
+
+
+def test_every_required_exercise_exists_with_a_student_version():
+    names = [p.stem for p in SOLUTIONS]
+    for topic in LESSON_TOPICS:
+        assert any(topic in n for n in names), f"no exercise on {topic}: {names}"
+    for path in SOLUTIONS:
+        assert (NOTEBOOKS / "exercises" / path.name).exists()
+
+
+def test_student_versions_are_in_sync_with_the_solutions():
+    assert exercises.check(NOTEBOOKS) == []
+    result = subprocess.run(
+        [sys.executable, "-m", "cam_edu.exercises", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_student_versions_pass_the_linter():
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed in this environment")
+    for args in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [str(ruff), *args, "notebooks/exercises", "notebooks/solutions"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _collected(*args):
+    env = {k: v for k, v in os.environ.items() if k != "CAM_EDU_EXERCISES"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--collect-only", "-q", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return result.stdout
+
+
+def test_default_run_skips_student_versions_but_a_named_path_collects_them():
+    default = _collected("notebooks")
+    assert "notebooks/solutions/ex01_gap_loop.ipynb::Cell" in default
+    assert "notebooks/exercises/" not in default
+    named = _collected("notebooks/exercises/ex01_gap_loop.ipynb")
+    assert "notebooks/exercises/ex01_gap_loop.ipynb::Cell 0" in named
+    folder = _collected("notebooks/exercises/")
+    assert all(f"notebooks/exercises/{p.name}::Cell 0" in folder for p in SOLUTIONS)
+
+
+def _self_check_cells(path: Path) -> set[int]:
+    """nbval numbers the code cells only."""
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    return {i for i, c in enumerate(code) if "self-check" in c.metadata.get("tags", [])}
+
+
+def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_checks(tmp_path):
+    """One pytest run over both folders, as a student would type it (explicit paths)."""
+    report = tmp_path / "nbval.xml"
+    students = [f"notebooks/exercises/{p.name}" for p in SOLUTIONS]
+    solutions = [f"notebooks/solutions/{p.name}" for p in SOLUTIONS]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-sanitize-with",
+            "tests/nbval_sanitize.cfg",
+            f"--junitxml={report}",
+            *students,
+            *solutions,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed, passed = {}, {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        notebook, cell = case.get("classname", ""), case.get("name", "")
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
+        bucket = failed if failure is not None else passed
+        text = "" if failure is None else (failure.get("message", "") + (failure.text or ""))
+        bucket.setdefault(notebook, {})[int(cell.split()[-1])] = text
+    for path in SOLUTIONS:
+        key = f"notebooks.solutions.{path.name}"
+        assert key not in failed, f"solution {path.name} fails nbval: {failed.get(key)}"
+        assert passed.get(key), f"solution {path.name} was not run"
+        key = f"notebooks.exercises.{path.name}"
+        checks = _self_check_cells(path)
+        assert set(failed.get(key, {})) == checks, (
+            f"{path.name}: nbval failed at code cells {sorted(failed.get(key, {}))}, "
+            f"the self-checks are {sorted(checks)}"
+        )
+        for cell, text in failed[key].items():
+            assert "✗" in text and "not written yet" in text, (path.name, cell, text[:500])
+        assert set(passed[key]) == set(range(len(passed[key]) + len(checks))) - checks
