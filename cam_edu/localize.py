@@ -14,6 +14,7 @@ so ``image[y0:y1, x0:x1]`` is the boxed region.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from scipy import ndimage
@@ -38,6 +39,10 @@ def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
         ValueError: for a heatmap whose maximum is not positive (nothing to box;
             e.g. an all-negative CAM after ReLU is all zeros).
 
+    A constant positive heatmap gives the whole map, with a ``UserWarning``.
+    The box encloses the *largest* component, which need not hold the argmax
+    when the map has several separate peaks.
+
     >>> m = np.zeros((8, 8)); m[1:3, 1:3] = 1; m[5:8, 4:8] = 0.9
     >>> bbox_from_cam(m)
     (5, 4, 8, 8)
@@ -51,6 +56,12 @@ def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
             "The class has no positive evidence in this image; pick another class, or "
             "look at the raw (unnormalized) map."
         )
+    if float(m.min()) == peak:
+        warnings.warn(
+            f"heatmap is constant (every value is {peak:g}), but a box needs a map that "
+            f"varies; it carries no location, so the box is the whole map {m.shape}.",
+            stacklevel=2,
+        )
     labels, count = ndimage.label(m >= t * peak, structure=np.ones((3, 3)))
     sizes = ndimage.sum_labels(np.ones_like(m), labels, index=np.arange(1, count + 1))
     biggest = int(np.argmax(sizes)) + 1
@@ -63,11 +74,15 @@ def as_box(box, name: str = "box", image_shape=None) -> tuple[int, int, int, int
 
     If ``image_shape`` ``(H, W)`` is given, the box must lie inside it.
     """
-    if isinstance(box, str) or not hasattr(box, "__len__") or len(box) != 4:
+    if isinstance(box, str | bytes) or not hasattr(box, "__len__"):
+        raise TypeError(f"{name} must be 4 numbers (y0, x0, y1, x1); got {box!r}.")
+    if len(box) != 4:
         raise ValueError(f"{name} must be 4 numbers (y0, x0, y1, x1); got {box!r}.")
     if not all(isinstance(v, numbers.Real) for v in box):
         raise TypeError(f"{name} must hold numbers (y0, x0, y1, x1); got {box!r}.")
     y0, x0, y1, x1 = (float(v) for v in box)
+    if not all(np.isfinite((y0, x0, y1, x1))):
+        raise ValueError(f"{name} must hold finite numbers (y0, x0, y1, x1); got {tuple(box)}.")
     if not (y0 < y1 and x0 < x1):
         raise ValueError(
             f"{name} = {tuple(box)} is empty or flipped; expected (y0, x0, y1, x1) with "

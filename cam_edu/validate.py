@@ -74,8 +74,15 @@ def as_features(features, name: str = "features") -> np.ndarray:
         )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (N = 0); pass at least one example.")
+    if 0 in arr.shape[1:]:
+        raise ValueError(
+            f"{name} has shape {arr.shape} with an empty axis; expected (N, H, W, K) with "
+            "H, W and K all at least 1 (a layer with no spatial extent left?)."
+        )
     _, d1, d2, d3 = arr.shape
-    if d2 == d3 and d1 != d2 and (d1 in (1, 3) or d1 >= 8 * d2):
+    # (N, 1 or 3, S, S) or (N, many, S, S): a square map stored channels first. Small maps
+    # (S < 4) are left alone: (N, 3, 1, 1) is as likely H=3, W=1, K=1 as the reverse.
+    if d2 == d3 >= 4 and d1 != d2 and (d1 in (1, 3) or d1 >= 8 * d2):
         raise ValueError(
             f"{name} looks channels-first: shape {arr.shape} reads as (N, K={d1}, H={d2}, "
             f"W={d3}), but cam_edu expects channels last (N, H, W, K). "
@@ -140,10 +147,14 @@ def as_class_index(class_index, num_classes: int, batch: int, name: str = "class
         )
     bad = arr[(arr < 0) | (arr >= num_classes)]
     if bad.size:
+        hint = (
+            "Python's negative indexing is not supported here: "
+            if bad[0] < 0
+            else "Classes are numbered from 0: "
+        )
         raise IndexError(
             f"{name} must lie in [0, {num_classes - 1}] for a model with {num_classes} classes; "
-            f"got {int(bad[0])}. Python's negative indexing is not supported here: "
-            f"write {num_classes - 1} for the last class."
+            f"got {int(bad[0])}. {hint}write {num_classes - 1} for the last class."
         )
     return arr.astype(int)
 
@@ -181,5 +192,5 @@ def as_heatmap(heatmap, name: str = "heatmap", allow_batch: bool = False) -> np.
             hint = f" Drop the channel axis: {name}[..., 0]."
         raise ValueError(f"{name} must have shape {expected}; got shape {arr.shape}.{hint}")
     if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}).")
+        raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one value.")
     return check_finite(arr, name)

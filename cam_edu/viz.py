@@ -68,7 +68,8 @@ def normalize(heatmap, relu: bool = False) -> np.ndarray:
     if constant.any():
         warnings.warn(
             f"{int(constant.sum())} heatmap(s) are constant (value "
-            f"{float(lo[constant][0, 0, 0]):g}); they carry no location and are shown as zeros.",
+            f"{float(lo[constant][0, 0, 0]):g}), but min-max normalization expects max > min; "
+            "they carry no location and are shown as zeros.",
             stacklevel=2,
         )
     out = np.where(span > 0, (batch - lo) / np.where(span > 0, span, 1.0), 0.0)
@@ -94,7 +95,10 @@ def as_display_image(image, name: str = "image") -> np.ndarray:
         )
     if np.issubdtype(raw.dtype, np.integer):
         if raw.min() < 0 or raw.max() > 255:
-            raise ValueError(f"{name} is an integer image outside 0..255.")
+            raise ValueError(
+                f"{name} is an integer image with values in [{raw.min()}, {raw.max()}]; "
+                "expected 0..255 (uint8). Scale it to 0..255, or pass floats in [0, 1]."
+            )
         return arr / 255.0
     if arr.min() < -1e-3 or arr.max() > 1.0 + 1e-3:
         raise ValueError(
@@ -133,9 +137,12 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", method: str =
     return ((1.0 - alpha) * rgb + alpha * colored).astype(np.float32)
 
 
-def draw_box(ax, box, color: str = "white", label: str | None = None, **kwargs):
-    """Draw a box ``(y0, x0, y1, x1)`` (exclusive ends) on a matplotlib axes."""
-    y0, x0, y1, x1 = as_box(box)
+def draw_box(ax, box, color: str = "white", label: str | None = None, image_shape=None, **kwargs):
+    """Draw a box ``(y0, x0, y1, x1)`` (exclusive ends) on a matplotlib axes.
+
+    With ``image_shape`` ``(H, W)``, a box reaching outside the image raises ``ValueError``.
+    """
+    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
     rect = mpl.patches.Rectangle(
         (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=color, lw=2, label=label, **kwargs
     )
@@ -145,9 +152,10 @@ def draw_box(ax, box, color: str = "white", label: str | None = None, **kwargs):
 
 def show_cam(ax, image, heatmap, title: str = "", alpha: float = 0.5, cmap: str = "jet", box=None):
     """Show one overlay on ``ax``, with an optional box; returns the image artist."""
-    artist = ax.imshow(overlay(image, heatmap, alpha=alpha, cmap=cmap))
+    blended = overlay(image, heatmap, alpha=alpha, cmap=cmap)
+    artist = ax.imshow(blended)
     if box is not None:
-        draw_box(ax, box)
+        draw_box(ax, box, image_shape=blended.shape[:2])
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from cam_edu.cam import as_model_images, cam_head
 from cam_edu.localize import bbox_from_cam
+from cam_edu.validate import as_class_index
 from cam_edu.viz import UPSAMPLING_METHODS, as_display_image, normalize, upsample
 
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "turbo", "coolwarm")
@@ -101,7 +102,8 @@ class CamExplorer(widgets.VBox):
         if method == "cam":
             if layer is not None:
                 raise ValueError(
-                    "layer= is for Grad-CAM; CAM always uses the layer before global pooling. "
+                    f"layer={layer!r} is for Grad-CAM; CAM always uses the layer before global "
+                    "pooling. "
                     "Use method='gradcam' to explain another layer."
                 )
             self.source = _CamSource(model, x)
@@ -114,8 +116,10 @@ class CamExplorer(widgets.VBox):
                 "pass one display image per model input."
             )
         self.display = [as_display_image(im, f"display_images[{i}]") for i, im in enumerate(shown)]
-        self.labels = None if labels is None else np.asarray(labels)
         logits = self.source.logits
+        self.labels = (
+            None if labels is None else as_class_index(labels, logits.shape[1], len(x), "labels")
+        )
         if self.source.binary:
             p1 = 1.0 / (1.0 + np.exp(-logits[:, 1]))
             self.probs = np.stack([1.0 - p1, p1], axis=1)

@@ -83,7 +83,11 @@ def test_bbox_of_a_known_rectangle(box):
     m = np.zeros((32, 32))
     y0, x0, y1, x1 = box
     m[y0:y1, x0:x1] = 1.0
-    assert bbox_from_cam(m) == box
+    if box == (0, 0, 32, 32):
+        with pytest.warns(UserWarning, match="constant"):
+            assert bbox_from_cam(m) == box
+    else:
+        assert bbox_from_cam(m) == box
 
 
 def test_bbox_keeps_the_largest_component_not_the_highest_peak():
