@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import keras
@@ -134,15 +135,26 @@ def mnist_gap_cnn(data, epochs: int | None = None, seed: int = 0, **build_kwargs
     path = cache_dir() / f"mnist_gap_cnn_{key}.weights.h5"
     model = build_gap_cnn(seed=seed, **build_kwargs)
     if path.exists():
-        model.load_weights(path)
+        try:
+            model.load_weights(path)
+        except Exception as exc:
+            raise ValueError(
+                f"The cached weights {path} could not be loaded ({type(exc).__name__}); the "
+                "file is damaged or from another architecture. Delete it to retrain."
+            ) from exc
         print(f"Loaded the trained GAP CNN from {path.name} (delete it to retrain).")
         return model
     print(f"Training the GAP CNN for {epochs} epochs on {len(data.y_train):,} digits ...")
     train(model, data.x_train, data.y_train, epochs=epochs, seed=seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
-    model.save_weights(tmp)
-    tmp.replace(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".weights.h5")
+    os.close(handle)
+    os.chmod(tmp, 0o644)
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return model
 
 
@@ -154,7 +166,11 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
 
 
 def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10.0):
-    """ResNet50 with ImageNet weights; see :func:`cam_edu.imagenet.load_resnet50`."""
+    """ResNet50 with ImageNet weights, downloaded once (about 100 MB) into the Keras cache.
+
+    Offline it fails within seconds saying which file to put where, unless
+    ``allow_random=True``; see :func:`cam_edu.imagenet.load_resnet50`.
+    """
     from cam_edu.imagenet import load_resnet50 as _load
 
     return _load(allow_random=allow_random, seed=seed, timeout=timeout)
