@@ -14,6 +14,12 @@ Grad-CAM++ (Chattopadhay et al., WACV 2018) weights each position by
 :math:`a_k(i,j) = g^2 / (2 g^2 + \sum_{a,b} A_k(a,b)\, g^3)` with
 :math:`g = \partial y^c / \partial A_k(i,j)`, and sums only positive gradients:
 :math:`\alpha_k^c = \sum_{i,j} a_k(i,j)\,\mathrm{ReLU}(g)`.
+The closed form comes from the paper's exponential trick: for :math:`Y^c = \exp(y^c)`
+the second and third derivatives are :math:`\exp(y^c) g^2` and :math:`\exp(y^c) g^3`
+(for a piecewise-linear network), and the common factor :math:`\exp(y^c)` cancels in
+:math:`a_k(i,j)`. The paper's :math:`\mathrm{ReLU}(\partial Y^c/\partial A) = \exp(y^c)\,
+\mathrm{ReLU}(g)` keeps that positive factor, which only scales the whole map (and
+overflows for large logits), so it is dropped, as pytorch-grad-cam does.
 
 Design after pytorch-grad-cam: :class:`BaseCAM` computes activations and
 gradients once (one target per image, on the pre-softmax logits); each method is
@@ -26,13 +32,14 @@ a small subclass that only defines the channel weights.
 from __future__ import annotations
 
 import weakref
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from cam_edu.cam import as_model_images
-from cam_edu.layers import cut_model, last_spatial_layer, require_model
+from cam_edu.layers import cut_model, last_spatial_layer, require_model, walk_layers
 from cam_edu.validate import as_class_index
 
 _CUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -139,3 +146,100 @@ def grad_cam_plus_plus(model, images, class_index=None, layer: str | None = None
     >>> maps, logits = grad_cam_plus_plus(model, x_test[:4])  # doctest: +SKIP
     """
     return GradCAMPlusPlus(model, layer)(images, class_index)
+
+
+METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus}
+
+
+class RandomizationStep(NamedTuple):
+    """One step of the cascading randomization test.
+
+    Attributes:
+        layer: the layer re-initialized last (``"none (trained)"`` for the start).
+        maps: the maps ``(N, H, W)`` of the model at this step.
+        spearman: Spearman rank correlation with the trained model's maps, mean over
+            the images (NaN if a map is constant, e.g. all zero after ReLU).
+    """
+
+    layer: str
+    maps: np.ndarray
+    spearman: float
+
+
+def rank_correlation(maps_a, maps_b) -> float:
+    """Mean over images of the Spearman rank correlation of two batches of maps ``(N, H, W)``.
+
+    Images where either map is constant (no ranking) are left out; all constant gives NaN.
+
+    >>> a = np.arange(8.0).reshape(2, 2, 2)
+    >>> rank_correlation(a, a ** 3), rank_correlation(a, -a)
+    (1.0, -1.0)
+    """
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(maps_a, np.float64), np.asarray(maps_b, np.float64)
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(
+            f"maps_a and maps_b must both have shape (N, H, W); got {a.shape} and {b.shape}."
+        )
+    values = [
+        spearmanr(x.ravel(), y.ravel()).statistic
+        for x, y in zip(a, b, strict=True)
+        if np.ptp(x) > 0 and np.ptp(y) > 0
+    ]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _layers_with_kernels(model: keras.Model) -> list:
+    return [
+        la
+        for la, _ in walk_layers(model)
+        if not isinstance(la, keras.Model) and getattr(la, "kernel", None) is not None
+    ]
+
+
+def cascading_randomization(
+    model, images, class_index=None, layer: str | None = None, method: str = "gradcam", seed=0
+) -> list[RandomizationStep]:
+    """The model-randomization sanity check of Adebayo et al. (NeurIPS 2018), cascading.
+
+    A copy of ``model`` gets its layers re-initialized one at a time, from the output
+    layer down to the first (each kernel re-drawn with Keras's default Glorot-uniform,
+    seeded; each bias set to zero; the randomization accumulates). After each step
+    the maps are recomputed for the same target classes. A method that explains the
+    model must change its maps as the weights are destroyed; one that only reflects
+    the image (an edge detector) does not.
+
+    Args:
+        model: a built Keras CNN; it is not modified.
+        images: a batch the model accepts.
+        class_index: target classes; ``None`` = the trained model's predictions, kept
+            fixed for all steps.
+        layer: the explained layer (``None``: last 4-D layer).
+        method: ``"gradcam"`` or ``"gradcam++"``.
+        seed: seed of the re-initialization.
+
+    Returns:
+        a list of :class:`RandomizationStep`, the trained model first, then one per
+        layer with a kernel, top-down.
+
+    >>> steps = cascading_randomization(model, x_test[:8])  # doctest: +SKIP
+    >>> [(s.layer, round(s.spearman, 2)) for s in steps]  # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
+    require_model(model)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    explain = METHODS[method](copy, layer)
+    maps, logits = explain(images, class_index)
+    classes = logits.argmax(axis=1) if class_index is None else class_index
+    steps = [RandomizationStep("none (trained)", maps, 1.0)]
+    for i, la in enumerate(reversed(_layers_with_kernels(copy))):
+        init = keras.initializers.GlorotUniform(seed=seed + i)
+        la.kernel.assign(init(tuple(la.kernel.shape), dtype=la.kernel.dtype))
+        if getattr(la, "bias", None) is not None:
+            la.bias.assign(np.zeros(tuple(la.bias.shape), np.float32))
+        new_maps, _ = explain(images, classes)
+        steps.append(RandomizationStep(la.name, new_maps, rank_correlation(maps, new_maps)))
+    return steps

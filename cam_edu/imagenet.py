@@ -73,12 +73,18 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
     Raises:
         ConnectionError: the weights are neither cached nor downloadable, and
             ``allow_random`` is ``False``. The message names the file and the folder.
+
+    With the environment variable ``CAM_EDU_OFFLINE=1`` no download is attempted.
     """
-    try:
-        with _socket_timeout(timeout):
-            return keras.applications.ResNet50(weights="imagenet")
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+    offline = os.environ.get("CAM_EDU_OFFLINE", "") not in ("", "0")
+    if offline and not weights_path().exists():
+        reason = f"CAM_EDU_OFFLINE is set and {weights_path()} does not exist"
+    else:
+        try:
+            with _socket_timeout(timeout):
+                return keras.applications.ResNet50(weights="imagenet")
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
     if not allow_random:
         raise ConnectionError(
             f"The ImageNet weights of ResNet50 are not in the Keras cache and could not be "

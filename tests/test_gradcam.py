@@ -1,11 +1,20 @@
-"""Grad-CAM and Grad-CAM++ against independent computations."""
+"""Grad-CAM and Grad-CAM++ against independent computations; the canvas-digit data."""
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from cam_edu.cam import compute_cam
-from cam_edu.gradcam import GradCAM, GradCAMPlusPlus, grad_cam, grad_cam_plus_plus
+from cam_edu.cam import cam_head, compute_cam
+from cam_edu.data import digits_on_canvas
+from cam_edu.gradcam import (
+    GradCAM,
+    GradCAMPlusPlus,
+    cascading_randomization,
+    grad_cam,
+    grad_cam_plus_plus,
+    rank_correlation,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -117,3 +126,211 @@ def test_bad_layer_and_class(flatten_model):
         grad_cam(flatten_model, x, layer="lst")
     with pytest.raises(IndexError, match=r"\[0, 3\]"):
         grad_cam(flatten_model, x, class_index=4)
+
+
+@pytest.fixture(scope="module")
+def tiny_flatten():
+    """conv(c1) -> conv(c2) -> Flatten -> Dense(3, softmax): no GAP, so no CAM."""
+    keras.utils.set_random_seed(3)
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(3, 3, activation="relu", name="c1"),
+            keras.layers.Conv2D(4, 3, activation="relu", name="c2"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        name="flatten_net",
+    )
+
+
+@pytest.fixture(scope="module")
+def small_images():
+    return np.random.default_rng(4).random((5, 8, 8, 1), dtype=np.float32)
+
+
+def test_gradients_match_a_manual_tape_per_image(tiny_flatten, small_images):
+    """Batched gradients at c1 == a GradientTape through the layers, one image at a time."""
+    acts, grads, _, classes = GradCAM(tiny_flatten, "c1").activations_and_gradients(small_images)
+    c2, out = tiny_flatten.get_layer("c2"), tiny_flatten.get_layer("out")
+    for n in range(len(small_images)):
+        a = tf.Variable(tiny_flatten.get_layer("c1")(small_images[n : n + 1]))
+        with tf.GradientTape() as tape:
+            z = tf.matmul(tf.reshape(c2(a), (1, -1)), out.kernel) + out.bias  # no softmax
+            target = z[0, classes[n]]
+        np.testing.assert_allclose(acts[n], a.numpy()[0], atol=1e-6)
+        np.testing.assert_allclose(grads[n], tape.gradient(target, a).numpy()[0], atol=1e-6)
+
+
+def test_gradient_matches_finite_differences(tiny_flatten, small_images):
+    """d logit / dA at c1, by central differences in float64 on the head's numpy form."""
+    _, grads, logits, classes = GradCAM(tiny_flatten, "c1").activations_and_gradients(
+        small_images[:1]
+    )
+    a = tiny_flatten.get_layer("c1")(small_images[:1]).numpy().astype(np.float64)[0]
+    wk, wb = (v.numpy().astype(np.float64) for v in tiny_flatten.get_layer("c2").weights)
+    dk, db = (v.numpy().astype(np.float64) for v in tiny_flatten.get_layer("out").weights)
+
+    def logit(act):  # valid 3x3 convolution, ReLU, flatten, dense
+        h, w = act.shape[0] - 2, act.shape[1] - 2
+        patches = np.stack(
+            [act[i : i + h, j : j + w] for i in range(3) for j in range(3)], axis=2
+        )  # (h, w, 9, K_in)
+        conv = np.einsum("hwpk,pko->hwo", patches, wk.reshape(9, *wk.shape[2:])) + wb
+        return (np.maximum(conv, 0).reshape(-1) @ dk + db)[classes[0]]
+
+    assert logit(a) == pytest.approx(float(logits[0, classes[0]]), abs=1e-4)
+    eps = 1e-4
+    for idx in [(0, 0, 0), (2, 3, 1), (5, 5, 2), (3, 1, 0)]:
+        up, down = a.copy(), a.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric = (logit(up) - logit(down)) / (2 * eps)
+        assert grads[0][idx] == pytest.approx(numeric, abs=1e-4)
+
+
+def test_grad_cam_map_is_relu_of_mean_gradient_weighted_sum(tiny_flatten, small_images):
+    acts, grads, _, _ = GradCAM(tiny_flatten, "c2").activations_and_gradients(small_images)
+    maps, _ = grad_cam(tiny_flatten, small_images, layer="c2")
+    expected = np.zeros(maps.shape)
+    for n in range(len(acts)):
+        for k in range(acts.shape[-1]):
+            expected[n] += grads[n, :, :, k].mean() * acts[n, :, :, k]
+    np.testing.assert_allclose(maps, np.maximum(expected, 0), atol=1e-6)
+    assert maps.shape == (5, 4, 4) and maps.min() >= 0
+
+
+def _grad_cam_pp_weights_loop(acts, grads):
+    """The Grad-CAM++ channel weights, written out element by element in float64."""
+    n, h, w, k = acts.shape
+    out = np.zeros((n, k))
+    for b in range(n):
+        for c in range(k):
+            total = acts[b, :, :, c].astype(np.float64).sum()
+            for i in range(h):
+                for j in range(w):
+                    g = float(grads[b, i, j, c])
+                    if g == 0.0:
+                        continue
+                    alpha = g**2 / (2 * g**2 + total * g**3)
+                    out[b, c] += alpha * max(g, 0.0)
+    return out
+
+
+def test_grad_cam_plus_plus_weights_match_the_formula():
+    rng = np.random.default_rng(0)
+    acts = rng.random((2, 3, 4, 5)).astype(np.float32)
+    grads = rng.normal(size=(2, 3, 4, 5)).astype(np.float32) * 0.1
+    grads[0, 0, 0, :] = 0.0  # zero gradients contribute nothing (no 0/0)
+    got = GradCAMPlusPlus.channel_weights(None, acts, grads)
+    np.testing.assert_allclose(got, _grad_cam_pp_weights_loop(acts, grads), rtol=1e-4)
+
+
+def test_grad_cam_plus_plus_end_to_end(tiny_flatten, small_images):
+    acts, grads, _, _ = GradCAM(tiny_flatten, "c1").activations_and_gradients(small_images)
+    maps, _ = grad_cam_plus_plus(tiny_flatten, small_images, layer="c1")
+    weights = _grad_cam_pp_weights_loop(acts, grads)
+    expected = np.maximum(np.einsum("nhwk,nk->nhw", acts, weights), 0)
+    np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [grad_cam, grad_cam_plus_plus])
+def test_batched_equals_one_image_at_a_time(fn, tiny_flatten, small_images):
+    classes = np.array([2, 0, 1, 1, 2])
+    batched, logits = fn(tiny_flatten, small_images, class_index=classes, layer="c1")
+    for n in range(len(small_images)):
+        single, single_logits = fn(
+            tiny_flatten, small_images[n : n + 1], class_index=int(classes[n]), layer="c1"
+        )
+        np.testing.assert_allclose(batched[n], single[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(logits[n], single_logits[0], atol=1e-5)
+
+
+def test_one_target_per_image_not_a_batch_average(tiny_flatten, small_images):
+    """keras-io's reduce_mean over the batch gives every image the same weights; we do not."""
+    _, grads, _, _ = GradCAM(tiny_flatten, "c1").activations_and_gradients(small_images)
+    per_image = grads.mean(axis=(1, 2))
+    assert not np.allclose(per_image, per_image.mean(axis=0, keepdims=True), atol=1e-4)
+
+
+def test_logits_are_pre_softmax(tiny_flatten, small_images):
+    _, logits = grad_cam(tiny_flatten, small_images)
+    np.testing.assert_allclose(
+        tf.nn.softmax(logits).numpy(), tiny_flatten.predict(small_images, verbose=0), atol=1e-6
+    )
+    assert not np.allclose(logits.sum(axis=1), 1.0)
+
+
+def test_nested_model_matches_cam(nested_model, digits):
+    maps, _ = grad_cam(nested_model, digits)  # default layer: inner_conv2 inside "base"
+    cams, _ = compute_cam(nested_model, digits)
+    np.testing.assert_allclose(maps, np.maximum(cams, 0) / (14 * 14), rtol=1e-5, atol=1e-7)
+    inner, _ = grad_cam(nested_model, digits, layer="inner_conv1")
+    assert inner.shape == (8, 28, 28)
+
+
+def test_default_layer_and_any_layer(gap_model, digits):
+    assert GradCAM(gap_model).layer == "features"
+    for layer, size in [("conv1", 28), ("pool1", 14), ("conv2", 14), ("features", 7)]:
+        maps, _ = grad_cam(gap_model, digits[:2], layer=layer)
+        assert maps.shape == (2, size, size)
+
+
+def test_tiny_flatten_has_no_cam_but_has_grad_cam(tiny_flatten, small_images):
+    with pytest.raises(ValueError, match="Grad-CAM"):
+        cam_head(tiny_flatten)
+    maps, _ = grad_cam(tiny_flatten, small_images)
+    assert maps.shape == (5, 4, 4) and np.isfinite(maps).all()
+
+
+def test_rank_correlation():
+    a = np.random.default_rng(1).random((3, 4, 4))
+    assert rank_correlation(a, np.exp(a)) == pytest.approx(1.0)
+    assert rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert np.isnan(rank_correlation(np.zeros((1, 2, 2)), a[:1, :2, :2]))
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        rank_correlation(a, a[0])
+
+
+def test_cascading_randomization(gap_model, digits):
+    before = [w.copy() for w in gap_model.get_weights()]
+    steps = cascading_randomization(gap_model, digits, seed=0)
+    assert [s.layer for s in steps] == [
+        "none (trained)",
+        "predictions",
+        "features",
+        "conv2",
+        "conv1",
+    ]
+    expected, logits = grad_cam(gap_model, digits)
+    np.testing.assert_allclose(steps[0].maps, expected, atol=1e-6)
+    assert steps[1].spearman < 0.99
+    assert not np.allclose(steps[-1].maps, steps[0].maps)
+    for w0, w1 in zip(before, gap_model.get_weights(), strict=True):  # the model is untouched
+        np.testing.assert_array_equal(w0, w1)
+    with pytest.raises(ValueError, match="method must be one of"):
+        cascading_randomization(gap_model, digits, method="scorecam")
+
+
+def test_digits_on_canvas_boxes_hold_all_the_ink():
+    rng = np.random.default_rng(0)
+    digits = np.zeros((20, 28, 28, 1), np.float32)
+    digits[:, 6:22, 9:19] = rng.random((20, 16, 10, 1)) * 0.8 + 0.2
+    data = digits_on_canvas(digits, np.arange(20), canvas_size=56, seed=1)
+    assert data.x.shape == (20, 56, 56, 1)
+    np.testing.assert_allclose(data.x.sum(axis=(1, 2, 3)), digits.sum(axis=(1, 2, 3)), rtol=1e-5)
+    for img, (y0, x0, y1, x1) in zip(data.x, data.boxes, strict=True):
+        assert (y1 - y0, x1 - x0) == (16, 10)
+        inside = img[y0:y1, x0:x1].sum()
+        assert inside == pytest.approx(img.sum(), rel=1e-6)
+    assert len({tuple(b[:2]) for b in data.boxes}) > 10  # positions vary
+    np.testing.assert_array_equal(data.y, np.arange(20))
+
+
+def test_digits_on_canvas_rejects_bad_input():
+    with pytest.raises(ValueError, match="canvas_size"):
+        digits_on_canvas(np.ones((2, 28, 28)), [0, 1], canvas_size=20)
+    with pytest.raises(ValueError, match="labels"):
+        digits_on_canvas(np.ones((2, 28, 28)), [0], canvas_size=40)
+    with pytest.raises(ValueError, match="no pixel above"):
+        digits_on_canvas(np.zeros((1, 28, 28)), [0], canvas_size=40)

@@ -75,3 +75,34 @@ def test_random_fallback_is_announced_and_has_the_lectures_shapes(random_resnet,
     cams, logits = compute_cam(random_resnet, x, class_index=281)
     assert cams.shape == (1, 7, 7)
     np.testing.assert_allclose(cams.mean() + head.bias[281], logits[0, 281], rtol=1e-4, atol=1e-4)
+
+
+def test_offline_env_attempts_no_download(monkeypatch, tmp_path):
+    """With CAM_EDU_OFFLINE=1 Keras is never asked to download (no model is even built)."""
+    import keras
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("CAM_EDU_OFFLINE", "1")
+
+    def boom(*args, **kwargs):
+        raise AssertionError("ResNet50(weights='imagenet') was called offline")
+
+    monkeypatch.setattr(keras.applications, "ResNet50", boom)
+    with pytest.raises(ConnectionError, match="CAM_EDU_OFFLINE is set") as info:
+        imagenet.load_resnet50()
+    assert str(tmp_path / "models" / imagenet.WEIGHTS_FILE) in str(info.value)
+
+
+def test_grad_cam_on_resnet50_is_relu_cam_over_49(random_resnet):
+    """ResNet50 ends conv5_block3_out -> avg_pool -> predictions, so Grad-CAM = ReLU(CAM)/49."""
+    if random_resnet is None:
+        pytest.skip("real ImageNet weights are cached here; the fallback is not used")
+    from cam_edu.gradcam import grad_cam
+
+    names = [layer.name for layer in random_resnet.layers[-3:]]
+    assert names == ["conv5_block3_out", "avg_pool", "predictions"]
+    x = imagenet.preprocess(imagenet.load_photos(("coffee",)))
+    maps, logits = grad_cam(random_resnet, x, class_index=967)
+    cams, cam_logits = compute_cam(random_resnet, x, class_index=967)
+    np.testing.assert_allclose(maps, np.maximum(cams, 0) / 49, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(logits, cam_logits, rtol=1e-4, atol=1e-3)
