@@ -81,6 +81,8 @@ class BaseCAM:
         x = tf.constant(as_model_images(images, self.model))
         with tf.GradientTape() as tape:
             activations, logits = self._cut(x, training=False)
+            if logits.shape[1] == 1:  # one sigmoid unit: class 0 has logit -z, as in cam_head
+                logits = tf.concat([-logits, logits], axis=1)
             if class_index is None:
                 classes = tf.argmax(logits, axis=1, output_type=tf.int32).numpy()
             else:
@@ -133,7 +135,9 @@ def grad_cam(model, images, class_index=None, layer: str | None = None):
 
     Returns:
         ``(maps, logits)``: ``(N, H, W)`` maps at the layer's resolution (after
-        ReLU, not normalized) and the pre-softmax logits ``(N, C)``.
+        ReLU, not normalized) and the pre-softmax logits ``(N, C)``. A one-unit
+        sigmoid head counts as two classes with logits ``[-z, z]``, as in
+        :func:`cam_edu.cam.cam_head`.
 
     >>> maps, logits = grad_cam(model, x_test[:4], layer="conv2")  # doctest: +SKIP
     """

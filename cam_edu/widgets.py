@@ -65,7 +65,9 @@ class _GradSource:
         self.layer = layer or last_spatial_layer(model)
         _, logits = cut_model(model, self.layer).predict(images, verbose=0)
         self.logits = np.asarray(logits, np.float32)
-        self.binary = False
+        self.binary = self.logits.shape[1] == 1  # one sigmoid unit: classes [-z, z]
+        if self.binary:
+            self.logits = np.concatenate([-self.logits, self.logits], axis=1)
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
     def heatmap(self, i: int, c: int) -> np.ndarray:

@@ -334,3 +334,18 @@ def test_digits_on_canvas_rejects_bad_input():
         digits_on_canvas(np.ones((2, 28, 28)), [0], canvas_size=40)
     with pytest.raises(ValueError, match="no pixel above"):
         digits_on_canvas(np.zeros((1, 28, 28)), [0], canvas_size=40)
+
+
+def test_binary_sigmoid_head_has_two_classes_like_cam(digits):
+    from cam_edu.models import build_gap_cnn
+    from cam_edu.widgets import cam_explorer
+
+    model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=9)
+    cams, cam_logits = compute_cam(model, digits, class_index=1)
+    for c, sign in ((1, 1.0), (0, -1.0)):
+        maps, logits = grad_cam(model, digits, class_index=c)
+        np.testing.assert_allclose(logits, cam_logits, atol=1e-5)
+        np.testing.assert_allclose(maps, np.maximum(sign * cams, 0) / 49, rtol=1e-4, atol=1e-7)
+    explorer = cam_explorer(model, digits, method="gradcam", class_names=["normal", "fault"])
+    p_fault = model.predict(digits, verbose=0)[:, 0]
+    np.testing.assert_allclose(explorer.probs[:, 1], p_fault, atol=1e-5)
