@@ -258,7 +258,7 @@ class CamExplorer(widgets.VBox):
         colored = mpl.colormaps[self.cmap.value](normalize_quiet(big))[..., :3]
         alpha = self.alpha.value
         self._im_in.set_data(image)
-        self._im_ov.set_data((1 - alpha) * image + alpha * colored)
+        self._im_ov.set_data(np.clip((1 - alpha) * image + alpha * colored, 0.0, 1.0))
         self._im_raw.set_data(normalize_quiet(self.heatmap))
         self._im_raw.set_cmap(self.cmap.value)
         self._rect.set_visible(self.box is not None)
