@@ -33,7 +33,8 @@ from cam_edu.layers import cut_model, require_model, walk_layers
 from cam_edu.validate import as_class_index, as_features, as_float_array, as_weights
 
 _POOLING = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
-_PASS_THROUGH = (keras.layers.Dropout, keras.layers.Activation, keras.layers.Softmax)
+_BEFORE_DENSE = (keras.layers.Dropout,)
+_AFTER_DENSE = (keras.layers.Dropout, keras.layers.Activation, keras.layers.Softmax)
 
 
 def class_activation_map_loop(features, weights, class_index) -> np.ndarray:
@@ -136,11 +137,11 @@ def cam_head(model: keras.Model) -> CamHead:
     dense = None
     if pool_at:
         after = layers[pool_at[-1] + 1 :]
-        while after and isinstance(after[0], _PASS_THROUGH):
+        while after and isinstance(after[0], _BEFORE_DENSE):
             after = after[1:]
         if after and isinstance(after[0], keras.layers.Dense):
             dense = after[0]
-            rest = [la for la in after[1:] if not isinstance(la, _PASS_THROUGH)]
+            rest = [la for la in after[1:] if not isinstance(la, _AFTER_DENSE)]
             if rest:
                 dense = None
     if dense is None:

@@ -82,15 +82,20 @@ def load_mnist_offline(seed: int = 0, test_size: int = 1000, verbose: bool = Tru
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 
 
-def mnist_cache_path() -> str:
-    """Where ``keras.datasets.mnist.load_data()`` keeps ``mnist.npz`` (the Keras cache)."""
+def keras_home() -> str:
+    """The Keras cache folder (``$KERAS_HOME`` or ``~/.keras``, as Keras fixed it at import)."""
     try:
-        from keras.src.backend.config import keras_home
+        from keras.src.backend.config import keras_home as _keras_home
 
-        home = keras_home()
+        home = _keras_home()
     except ImportError:  # pragma: no cover - older or newer Keras layouts
         home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
-    return os.path.join(os.path.expanduser(home), "datasets", "mnist.npz")
+    return os.path.expanduser(home)
+
+
+def mnist_cache_path() -> str:
+    """Where ``keras.datasets.mnist.load_data()`` keeps ``mnist.npz`` (the Keras cache)."""
+    return os.path.join(keras_home(), "datasets", "mnist.npz")
 
 
 def load_mnist(

@@ -39,7 +39,14 @@ import numpy as np
 import tensorflow as tf
 
 from cam_edu.cam import as_model_images
-from cam_edu.layers import cut_model, last_spatial_layer, require_model, walk_layers
+from cam_edu.layers import (
+    cut_model,
+    find_layer,
+    last_spatial_layer,
+    require_model,
+    spatial_layer_names,
+    walk_layers,
+)
 from cam_edu.validate import as_class_index
 
 _CUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -68,6 +75,13 @@ class BaseCAM:
     def __init__(self, model: keras.Model, layer: str | None = None):
         self.model = require_model(model)
         self.layer = last_spatial_layer(model) if layer is None else layer
+        find_layer(model, self.layer)  # a missing name lists the candidates
+        candidates = spatial_layer_names(model)
+        if self.layer not in candidates:
+            raise ValueError(
+                f"layer {self.layer!r} has no 4-D output (N, H, W, K), so it has no spatial map "
+                f"to explain. Choose one of: {', '.join(candidates)} (layer=None picks the last)."
+            )
         self._cut = _cached_cut(model, self.layer)
 
     def activations_and_gradients(self, images, class_index=None):

@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cam_edu.data import keras_home
+
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 RANDOM_NAME = "resnet50_RANDOM_WEIGHTS"
 CLASSES_FILE = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.json"
@@ -35,9 +37,8 @@ PHOTOS = {  # scikit-image sample photos that ship inside its wheel (no download
 
 
 def weights_path() -> Path:
-    """Where Keras looks for the ResNet50 ImageNet weights: ``$KERAS_HOME/models/``."""
-    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return home / "models" / WEIGHTS_FILE
+    """Where Keras keeps the ResNet50 ImageNet weights: ``<Keras cache>/models/``."""
+    return Path(keras_home()) / "models" / WEIGHTS_FILE
 
 
 def weights_url() -> str:

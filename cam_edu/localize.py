@@ -78,7 +78,7 @@ def as_box(box, name: str = "box", image_shape=None) -> tuple[int, int, int, int
         raise TypeError(f"{name} must be 4 numbers (y0, x0, y1, x1); got {box!r}.")
     if len(box) != 4:
         raise ValueError(f"{name} must be 4 numbers (y0, x0, y1, x1); got {box!r}.")
-    if not all(isinstance(v, numbers.Real) for v in box):
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in box):
         raise TypeError(f"{name} must hold numbers (y0, x0, y1, x1); got {box!r}.")
     y0, x0, y1, x1 = (float(v) for v in box)
     if not all(np.isfinite((y0, x0, y1, x1))):

@@ -596,7 +596,9 @@ def test_gradcam_takes_gradients_of_the_logits_not_the_probabilities(kind):
     x = np.random.default_rng(5).random((3, 12, 12, 2), dtype=np.float32)
     out = model.get_layer("out")
     kernel, bias = np.asarray(out.kernel), np.asarray(out.bias)
-    c = np.array([0, 0, 0]) if kind == "sigmoid" else np.array([1, 3, 0])
+    if kind == "sigmoid":  # one unit counts as two classes with logits [-z, z], as in cam_head
+        kernel, bias = np.concatenate([-kernel, kernel], axis=1), np.concatenate([-bias, bias])
+    c = np.array([1, 0, 1]) if kind == "sigmoid" else np.array([1, 3, 0])
     acts, grads, logits, classes = gradcam.GradCAM(model, "conv").activations_and_gradients(x, c)
     np.testing.assert_array_equal(classes, c)
     expected = np.broadcast_to(kernel[:, c].T[:, None, None, :] / 144.0, grads.shape)
@@ -605,7 +607,7 @@ def test_gradcam_takes_gradients_of_the_logits_not_the_probabilities(kind):
     np.testing.assert_allclose(logits, acts.mean(axis=(1, 2)) @ kernel + bias, rtol=1e-4, atol=1e-5)
     probs = model.predict(x, verbose=0)
     if kind == "sigmoid":
-        np.testing.assert_allclose(probs[:, 0], tf.sigmoid(logits[:, 0]).numpy(), rtol=1e-5)
+        np.testing.assert_allclose(probs[:, 0], tf.sigmoid(logits[:, 1]).numpy(), rtol=1e-5)
     elif kind != "linear":
         np.testing.assert_allclose(probs, tf.nn.softmax(logits).numpy(), rtol=1e-4, atol=1e-6)
 

@@ -182,3 +182,18 @@ def test_models_without_gap_get_pointed_to_gradcam():
     )
     with pytest.raises(ValueError, match="Grad-CAM"):
         cam_head(two_dense)
+
+
+def test_a_nonlinear_layer_between_pooling_and_dense_is_refused():
+    """GAP -> tanh -> Dense breaks the identity, so CAM must not pretend it holds."""
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Activation("tanh"),
+            keras.layers.Dense(3),
+        ]
+    )
+    with pytest.raises(ValueError, match="Grad-CAM"):
+        cam_head(model)

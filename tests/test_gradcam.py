@@ -248,9 +248,12 @@ def test_batched_equals_one_image_at_a_time(fn, tiny_flatten, small_images):
 
 def test_one_target_per_image_not_a_batch_average(tiny_flatten, small_images):
     """keras-io's reduce_mean over the batch gives every image the same weights; we do not."""
-    _, grads, _, _ = GradCAM(tiny_flatten, "c1").activations_and_gradients(small_images)
-    per_image = grads.mean(axis=(1, 2))
-    assert not np.allclose(per_image, per_image.mean(axis=0, keepdims=True), atol=1e-4)
+    method = GradCAM(tiny_flatten, "c1")
+    activations, grads, _, _ = method.activations_and_gradients(small_images)
+    weights = method.channel_weights(activations, grads)
+    np.testing.assert_allclose(weights, grads.mean(axis=(1, 2)), rtol=1e-6)
+    batch_mean = grads.mean(axis=(0, 1, 2))
+    assert not np.allclose(weights, batch_mean[None], atol=1e-4)
 
 
 def test_logits_are_pre_softmax(tiny_flatten, small_images):
@@ -349,3 +352,9 @@ def test_binary_sigmoid_head_has_two_classes_like_cam(digits):
     explorer = cam_explorer(model, digits, method="gradcam", class_names=["normal", "fault"])
     p_fault = model.predict(digits, verbose=0)[:, 0]
     np.testing.assert_allclose(explorer.probs[:, 1], p_fault, atol=1e-5)
+
+
+def test_a_layer_without_4d_output_lists_the_candidates(gap_model, digits):
+    for name in ("gap", "predictions"):
+        with pytest.raises(ValueError, match=r"(?s)no 4-D output.*features"):
+            grad_cam(gap_model, digits, layer=name)

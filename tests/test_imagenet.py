@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+from keras.src.backend import config as keras_config
 
 from cam_edu import imagenet
 from cam_edu.cam import cam_head, compute_cam
@@ -36,7 +37,7 @@ def test_top_k_orders_probabilities():
 @pytest.fixture()
 def no_network(monkeypatch, tmp_path):
     """No cached weights and no network: every connection attempt fails at once."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
 
     def refuse(*args, **kwargs):
         raise OSError("network disabled by the test")
@@ -81,7 +82,7 @@ def test_offline_env_attempts_no_download(monkeypatch, tmp_path):
     """With CAM_EDU_OFFLINE=1 Keras is never asked to download (no model is even built)."""
     import keras
 
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
     monkeypatch.setenv("CAM_EDU_OFFLINE", "1")
 
     def boom(*args, **kwargs):

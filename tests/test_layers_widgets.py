@@ -68,6 +68,9 @@ def test_explorer_threshold_changes_the_box(gap_model, digits):
 
 def test_explorer_does_not_rerun_the_model(gap_model, digits, monkeypatch):
     explorer = cam_explorer(gap_model, digits)
+    expected, _ = compute_cam(gap_model, digits, class_index=2)
+    predicted, _ = compute_cam(gap_model, digits)
+    before = bytes(explorer.picture.value)
 
     def boom(*args, **kwargs):
         raise AssertionError("the model ran during an interaction")
@@ -75,10 +78,13 @@ def test_explorer_does_not_rerun_the_model(gap_model, digits, monkeypatch):
     monkeypatch.setattr(keras.Model, "__call__", boom)
     monkeypatch.setattr(keras.Model, "predict", boom)
     explorer.klass.value = 2
+    np.testing.assert_allclose(explorer.heatmap, expected[0], atol=1e-5)
+    assert bytes(explorer.picture.value) != before
     explorer.alpha.value = 0.9
     explorer.image.value = 3
     explorer.cmap.value = "viridis"
     explorer.upsampling.value = "nearest"
+    np.testing.assert_allclose(explorer.heatmap, predicted[3], atol=1e-5)
 
 
 def test_explorer_rejects_bad_arguments(gap_model, digits):
