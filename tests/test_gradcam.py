@@ -358,3 +358,12 @@ def test_a_layer_without_4d_output_lists_the_candidates(gap_model, digits):
     for name in ("gap", "predictions"):
         with pytest.raises(ValueError, match=r"(?s)no 4-D output.*features"):
             grad_cam(gap_model, digits, layer=name)
+
+
+def test_gradcam_plus_plus_on_a_gap_net_has_a_closed_form(gap_model, digits):
+    """g = w_kc / Z everywhere, so alpha_k = ReLU(w_kc) / (2 + mean(A_k) w_kc)."""
+    method = GradCAMPlusPlus(gap_model)
+    activations, grads, _, _ = method.activations_and_gradients(digits, class_index=5)
+    w = gap_model.get_layer("predictions").kernel.numpy()[:, 5]
+    expected = np.maximum(w, 0) / (2 + activations.mean(axis=(1, 2)) * w)
+    np.testing.assert_allclose(method.channel_weights(activations, grads), expected, rtol=1e-4)
