@@ -104,6 +104,23 @@ class CamHead(NamedTuple):
     dense_layer: str
     binary: bool
 
+    def logits(self, features) -> np.ndarray:
+        """Pre-activation logits ``(N, C)`` from feature maps ``(N, H, W, K)``: pool, then Dense."""
+        f = np.asarray(features, np.float32)
+        pooled = f.mean(axis=(1, 2)) if self.pooling == "avg" else f.max(axis=(1, 2))
+        return (pooled @ self.kernel + self.bias).astype(np.float32)
+
+
+def softmax(logits) -> np.ndarray:
+    """Softmax over the last axis, computed stably: ``(N, C)`` logits to probabilities.
+
+    >>> softmax(np.zeros((1, 4))).tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+    """
+    z = np.asarray(logits, np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
 
 _FEATURE_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -271,9 +288,8 @@ def compute_cam(model: keras.Model, images, class_index=None) -> tuple[np.ndarra
     head = cam_head(model)
     x = as_model_images(images, model)
     features = as_features(head.feature_model(x, training=False), "the model's feature maps")
-    pooled = features.mean(axis=(1, 2)) if head.pooling == "avg" else features.max(axis=(1, 2))
-    logits = pooled @ head.kernel + head.bias
+    logits = head.logits(features)
     chosen = logits.argmax(axis=1) if class_index is None else class_index
     chosen = as_class_index(chosen, num_classes=head.kernel.shape[1], batch=x.shape[0])
     cams = np.einsum("nhwk,kn->nhw", features, head.kernel[:, chosen])
-    return cams.astype(np.float32), logits.astype(np.float32)
+    return cams.astype(np.float32), logits

@@ -29,6 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cam_edu.cam import softmax
+
 PASS = "✓"
 FAIL = "✗"
 
@@ -399,7 +401,7 @@ def check_cam_identity(logits_via_gap, logits_via_cam) -> None:
                     mistakes=(
                         (ref - b, "add the Dense bias b_c."),
                         (maps.sum(axis=(1, 2)) + b, "average over the positions, not sum."),
-                        (_softmax(ref), "return the pre-softmax logits; no softmax here."),
+                        (softmax(ref), "return the pre-softmax logits; no softmax here."),
                     ),
                     rtol=1e-4,
                     atol=1e-4,
@@ -415,11 +417,6 @@ def _fwb(rng, shape, c):
     w = rng.normal(size=(shape[-1], c)).astype(np.float32)
     b = rng.normal(size=(c,)).astype(np.float32)
     return f, w, b
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 # --------------------------------------------------------------------------- upsampling, overlay

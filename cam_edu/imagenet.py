@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cam_edu.cam import softmax
 from cam_edu.data import keras_home
 
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
@@ -157,9 +158,12 @@ def preprocess(photos) -> np.ndarray:
 
 
 def top_k(logits: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(N, k)`` of the k largest logits, best first, and their softmax probabilities."""
-    logits = np.asarray(logits, np.float64)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    """Indices ``(N, k)`` of the k largest of ``logits`` ``(N, C)``, best first, and their
+    softmax probabilities ``(N, k)``.
+
+    >>> top_k(np.array([[0.0, 3.0, 1.0]]), k=2)[0].tolist()
+    [[1, 2]]
+    """
+    probs = softmax(logits)
     order = np.argsort(-probs, axis=1)[:, :k]
     return order, np.take_along_axis(probs, order, axis=1)

@@ -24,6 +24,18 @@ def seed_everything(seed: int = 0) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _conv_stack(input_shape, filters) -> list:
+    """conv1 -> pool1 -> conv2 -> pool2 -> features: the lessons' convolutional body."""
+    return [
+        keras.Input(shape=input_shape, name="image"),
+        keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
+        keras.layers.MaxPooling2D(name="pool2"),
+        keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
+    ]
+
+
 def build_gap_cnn(
     num_classes: int = 10,
     input_shape: tuple[int, int, int] = (28, 28, 1),
@@ -57,12 +69,7 @@ def build_gap_cnn(
     )
     return keras.Sequential(
         [
-            keras.Input(shape=input_shape, name="image"),
-            keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
-            keras.layers.MaxPooling2D(name="pool1"),
-            keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
-            keras.layers.MaxPooling2D(name="pool2"),
-            keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
+            *_conv_stack(input_shape, filters),
             pool_layer,
             keras.layers.Dense(num_classes, activation=activation, name="predictions"),
         ],
@@ -191,12 +198,7 @@ def build_flatten_cnn(
     keras.utils.set_random_seed(seed)
     return keras.Sequential(
         [
-            keras.Input(shape=input_shape, name="image"),
-            keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
-            keras.layers.MaxPooling2D(name="pool1"),
-            keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
-            keras.layers.MaxPooling2D(name="pool2"),
-            keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
+            *_conv_stack(input_shape, filters),
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dense(num_classes, activation="softmax", name="predictions"),
         ],

@@ -20,7 +20,7 @@ import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cam_edu.cam import as_model_images, cam_head
+from cam_edu.cam import as_model_images, cam_head, softmax
 from cam_edu.localize import bbox_from_cam
 from cam_edu.validate import as_class_index
 from cam_edu.viz import UPSAMPLING_METHODS, as_display_image, normalize, upsample
@@ -30,11 +30,6 @@ METHODS = {"cam": "CAM", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
 PREDICTED = -1
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 class _CamSource:
     """CAM maps from cached features: ``heatmap(i, c)`` is ``f[i] @ w[:, c]``."""
 
@@ -42,10 +37,7 @@ class _CamSource:
         head = cam_head(model)
         self.features = np.asarray(head.feature_model.predict(images, verbose=0), np.float32)
         self.kernel = head.kernel
-        pooled = self.features.mean(axis=(1, 2)) if head.pooling == "avg" else None
-        if pooled is None:
-            pooled = self.features.max(axis=(1, 2))
-        self.logits = pooled @ head.kernel + head.bias
+        self.logits = head.logits(self.features)
         self.binary = head.binary
         self.layer = head.feature_layer
 
@@ -126,7 +118,7 @@ class CamExplorer(widgets.VBox):
             p1 = 1.0 / (1.0 + np.exp(-logits[:, 1]))
             self.probs = np.stack([1.0 - p1, p1], axis=1)
         else:
-            self.probs = _softmax(logits)
+            self.probs = softmax(logits)
         n_classes = logits.shape[1]
         if class_names is None:
             class_names = [str(c) for c in range(n_classes)]
