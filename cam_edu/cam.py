@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cam_edu.layers import cut_model, require_model, walk_layers
+from cam_edu.layers import cut_model, feeding_layer, require_model, walk_layers
 from cam_edu.validate import as_class_index, as_features, as_float_array, as_weights
 
 _POOLING = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
@@ -87,8 +87,10 @@ class CamHead(NamedTuple):
     Attributes:
         feature_model: maps the model's input to the feature maps ``(N, H, W, K)``.
         kernel: Dense kernel ``(K, C)``. A one-unit sigmoid head is expanded to
-            two classes, ``[-w, w]``: ``sigmoid(z)`` is the probability of class 1
-            and ``sigmoid(-z)`` that of class 0.
+            two classes, ``[-w, w]``, so its logits are ``[-z, z]``: ``sigmoid(z)`` is
+            the probability of class 1 and ``sigmoid(-z)`` that of class 0. Do not
+            softmax these two logits: ``softmax([-z, z])`` is ``sigmoid(2 z)``, not the
+            model's ``sigmoid(z)``. Use :func:`class_probabilities` with ``binary``.
         bias: Dense bias ``(C,)`` (zeros if the layer has none).
         pooling: ``"avg"`` (GAP: the CAM identity holds exactly) or ``"max"`` (GMP).
         feature_layer: name of the layer whose output is pooled.
@@ -105,7 +107,11 @@ class CamHead(NamedTuple):
     binary: bool
 
     def logits(self, features) -> np.ndarray:
-        """Pre-activation logits ``(N, C)`` from feature maps ``(N, H, W, K)``: pool, then Dense."""
+        """Pre-activation logits ``(N, C)`` from feature maps ``(N, H, W, K)``: pool, then Dense.
+
+        For a binary head (``binary``) these are ``[-z, z]``; turn them into
+        probabilities with ``class_probabilities(logits, self.binary)``, never softmax.
+        """
         f = np.asarray(features, np.float32)
         pooled = f.mean(axis=(1, 2)) if self.pooling == "avg" else f.max(axis=(1, 2))
         return (pooled @ self.kernel + self.bias).astype(np.float32)
@@ -120,6 +126,53 @@ def softmax(logits) -> np.ndarray:
     z = np.asarray(logits, np.float64)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def class_probabilities(logits, binary: bool) -> np.ndarray:
+    """Class probabilities ``(N, C)`` from the logits ``(N, C)`` of :func:`compute_cam`,
+    :meth:`CamHead.logits` or :func:`cam_edu.gradcam.grad_cam`.
+
+    A one-unit sigmoid head ``p = sigmoid(z)`` is expanded by cam_edu to two classes
+    with logits ``[-z, z]`` (``binary=True``). Those two columns must NOT go through
+    a softmax: ``softmax([-z, z]) = sigmoid(2 z)``, which is not the model's
+    probability. Here they give ``[sigmoid(-z), sigmoid(z)] = [1 - p, p]``, exactly the
+    model's output. Every other head (``binary=False``) gets the softmax.
+
+    Args:
+        logits: pre-activation scores, shape ``(N, C)``; ``C == 2`` if ``binary``.
+        binary: whether the logits are the two-column form ``[-z, z]`` of a one-unit
+            sigmoid head (``CamHead.binary``).
+
+    Returns:
+        probabilities ``(N, C)`` in float64; each row sums to 1.
+
+    >>> class_probabilities(np.array([[-1.0, 1.0]]), binary=True).round(3).tolist()
+    [[0.269, 0.731]]
+    >>> class_probabilities(np.array([[-1.0, 1.0]]), binary=False).round(3).tolist()
+    [[0.119, 0.881]]
+    """
+    if not isinstance(binary, bool | np.bool_):
+        raise TypeError(
+            f"binary must be True (logits [-z, z] of a one-unit sigmoid head) or False "
+            f"(softmax); got {type(binary).__name__} {binary!r}. Pass CamHead.binary."
+        )
+    z = np.asarray(as_float_array(logits, "logits"), np.float64)
+    if z.ndim != 2 or z.shape[1] < 1:
+        raise ValueError(
+            f"logits must have shape (N, C); got shape {z.shape}. For one image's logits "
+            "add the batch axis: logits[None]."
+        )
+    if not binary:
+        return softmax(z)
+    if z.shape[1] != 2 or not np.allclose(z[:, 0], -z[:, 1], rtol=1e-5, atol=1e-6):
+        raise ValueError(
+            f"with binary=True, logits must be the two-column form [-z, z] of a one-unit "
+            f"sigmoid head, shape (N, 2) with logits[:, 0] == -logits[:, 1]; got shape "
+            f"{z.shape}{'' if z.shape[1] != 2 else ' with other values'}. Pass the logits "
+            "cam_edu returned for that head, or binary=False for a softmax head."
+        )
+    p1 = 0.5 * (1.0 + np.tanh(0.5 * z[:, 1]))  # sigmoid(z), without overflow
+    return np.stack([1.0 - p1, p1], axis=1)
 
 
 _FEATURE_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -170,7 +223,11 @@ def cam_head(model: keras.Model) -> CamHead:
             "cam_edu.gradcam.grad_cam(model, images)."
         )
     pool = layers[pool_at[-1]]
-    feature_layer = layers[pool_at[-1] - 1]
+    # the layer whose output the pooling layer reads, from the graph (nested models too);
+    # the layer listed before it only if the graph walk cannot tell
+    feature_layer = feeding_layer(model, pool)
+    if feature_layer is None:
+        feature_layer = layers[pool_at[-1] - 1]
     feature_model = _FEATURE_MODELS.get(model)
     if feature_model is None or feature_model.name != f"{model.name}_cut_at_{feature_layer.name}":
         feature_model = cut_model(model, feature_layer.name, logits=False)
@@ -287,7 +344,9 @@ def compute_cam(model: keras.Model, images, class_index=None) -> tuple[np.ndarra
     """
     head = cam_head(model)
     x = as_model_images(images, model)
-    features = as_features(head.feature_model(x, training=False), "the model's feature maps")
+    features = as_features(
+        head.feature_model(x, training=False), "the model's feature maps", check_layout=False
+    )
     logits = head.logits(features)
     chosen = logits.argmax(axis=1) if class_index is None else class_index
     chosen = as_class_index(chosen, num_classes=head.kernel.shape[1], batch=x.shape[0])

@@ -304,15 +304,28 @@ def deflection(beam: Beam, q, x, derivative: int = 0) -> np.ndarray:
     """Evaluate the finite-element field at positions ``x`` (fractions of ``L``).
 
     Args:
+        beam: the :class:`Beam` (``E = beam.n_elements`` elements).
         q: nodal amplitudes ``(2E,)`` (real or complex) from :func:`steady_state`.
-        x: positions in ``[0, 1]``, any shape.
+        x: positions in ``[0, 1]``, any shape ``S``.
         derivative: 0 for the deflection (m), 1 for the slope (rad), 2 for the
             curvature (1/m), each exact inside an element for cubic Hermite shapes.
+
+    Returns:
+        the field at ``x``, shape ``S`` (the shape of ``x``); complex if ``q`` is.
+
+    >>> deflection(Beam(), np.zeros(200), np.linspace(0, 1, 5)).shape
+    (5,)
     """
     n = int(beam.n_elements)
     x = np.asarray(x, float)
-    if np.any((x < 0) | (x > 1)):
-        raise ValueError("x must hold fractions of the beam length in [0, 1].")
+    outside = x[~((x >= 0) & (x <= 1))]
+    if outside.size:
+        raise ValueError(
+            f"x must hold fractions of the beam length in [0, 1] (0 = clamp, 1 = tip); got "
+            f"{outside.size} value(s) outside, e.g. {float(outside.flat[0])!r} (x ranges over "
+            f"[{np.nanmin(x):g}, {np.nanmax(x):g}]). For positions in m divide by beam.length; "
+            "clip positions just past the ends with np.clip(x, 0, 1)."
+        )
     full = np.concatenate([[0.0, 0.0], np.asarray(q)])
     e = np.minimum((x * n).astype(int), n - 1)
     xi = x * n - e
@@ -355,6 +368,33 @@ class Camera:
     shake_mm: float = 0.05
     tilt_mrad: float = 0.2
     window: int = 7
+
+    def __post_init__(self):
+        for name in ("frames", "columns", "window"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(
+                    f"Camera.{name} must be an int; got {type(value).__name__} {value!r}. "
+                    f"Pass a whole number, e.g. Camera({name}={int(getattr(Camera, name))})."
+                )
+        if self.frames < 1:
+            raise ValueError(
+                f"Camera.frames must be >= 1 (image rows, frames per vibration period); got "
+                f"{self.frames}. The default is {Camera.frames}."
+            )
+        if self.columns < 3:
+            raise ValueError(
+                f"Camera.columns must be >= 3 (image columns along the beam, at least one "
+                f"curvature window); got {self.columns}. The default is {Camera.columns}."
+            )
+        if self.window < 3 or self.window % 2 == 0 or self.window > self.columns:
+            odd = self.window + 1 if self.window % 2 == 0 else self.window
+            suggestion = min(max(odd, 3), self.columns - (self.columns % 2 == 0))
+            raise ValueError(
+                f"Camera.window must be an odd number of columns with 3 <= window <= "
+                f"columns = {self.columns} (a quadratic Savitzky-Golay window); got "
+                f"{self.window}. Use e.g. window={suggestion}."
+            )
 
 
 def measured_deflection(
@@ -413,7 +453,19 @@ def curvature_image(measured_mm, x, beam: Beam, camera: Camera) -> np.ndarray:
 
 
 def render(kappa: np.ndarray) -> np.ndarray:
-    """Bending-strain picture in ``[0, 1]``: ``|kappa| / max |kappa|`` (0 = straight)."""
+    """Bending-strain picture in ``[0, 1]``: ``|kappa| / max |kappa|`` (0 = straight).
+
+    Args:
+        kappa: curvature in 1/m, shape ``(frames, columns)`` from
+            :func:`curvature_image` (any shape works).
+
+    Returns:
+        the picture, same shape as ``kappa``, values in ``[0, 1]``; all zero if
+        ``kappa`` is all zero.
+
+    >>> render(np.array([[2.0, -4.0], [0.0, 1.0]])).tolist()
+    [[0.5, 1.0], [0.0, 0.25]]
+    """
     magnitude = np.abs(kappa)
     scale = magnitude.max()
     return magnitude / scale if scale > 0 else magnitude
@@ -676,15 +728,12 @@ def build_beam_cnn(
     """
     import keras
 
+    from cam_edu.models import _conv_stack
+
     keras.utils.set_random_seed(seed)
     return keras.Sequential(
         [
-            keras.Input(shape=input_shape, name="image"),
-            keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
-            keras.layers.MaxPooling2D((2, 2), name="pool1"),
-            keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
-            keras.layers.MaxPooling2D((2, 1), name="pool2"),
-            keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
+            *_conv_stack(input_shape, filters, pool_sizes=((2, 2), (2, 1))),
             keras.layers.GlobalAveragePooling2D(name="gap"),
             keras.layers.Dense(num_classes, activation=activation, name="predictions"),
         ],

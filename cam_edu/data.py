@@ -12,14 +12,43 @@ package. It never makes up data.
 
 from __future__ import annotations
 
+import contextlib
+import numbers
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 OFFLINE_ENV = "CAM_EDU_OFFLINE"
+
+
+def offline_requested() -> bool:
+    """Whether the environment variable ``CAM_EDU_OFFLINE`` asks for no downloads.
+
+    Any value but empty or ``"0"`` means offline.
+    """
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def socket_timeout(seconds: float) -> Iterator[None]:
+    """Within the block, a stalled connection fails after ``seconds`` instead of hanging.
+
+    Sets Python's default socket timeout and restores the previous one afterwards.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
+        raise ValueError(
+            f"timeout must be a positive number of seconds; got {seconds!r}. Use e.g. timeout=10.0."
+        )
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 @dataclass(frozen=True)
@@ -124,28 +153,48 @@ def load_mnist(
         )
     required = offline is False
     if offline is None:
-        offline = os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+        offline = offline_requested()
     if offline:
         return load_mnist_offline(seed=seed, verbose=verbose)
     import keras
 
-    old_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # a stalled connection fails instead of hanging
-    try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as exc:
+    cached = os.path.exists(mnist_cache_path())
+    failure = None
+    with socket_timeout(timeout):  # a stalled connection fails instead of hanging
+        try:
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        except Exception as exc:  # noqa: BLE001 - any failure is reported below
+            failure = exc
+    if failure is not None:
+        reason = f"{type(failure).__name__}: {str(failure)[:200]}"
+        if cached:  # the file was there: it is damaged, not missing
+            path = mnist_cache_path()
+            todo = (
+                "Delete it, then call load_mnist() again with a network to download it afresh"
+                if os.path.exists(path)
+                else "Keras has deleted it; call load_mnist() again with a network to download "
+                f"it afresh, or put a good copy of {MNIST_URL} there"
+            )
+            message = (
+                f"The cached MNIST file {path} is damaged or incomplete (an interrupted "
+                f"download?): Keras could not load it and could not replace it ({reason}). "
+                f"{todo} (11 MB), or use load_mnist(offline=True)."
+            )
+            if required:
+                raise ValueError(message) from failure
+            if verbose:
+                print(message)
+            return load_mnist_offline(seed=seed, verbose=verbose)
         if required:
             raise ConnectionError(
-                "Could not download MNIST with keras.datasets.mnist.load_data() "
-                f"({type(exc).__name__}: {str(exc)[:200]}). Download {MNIST_URL} (11 MB) "
-                f"once and put it at {mnist_cache_path()} (or connect to the internet and "
-                "call load_mnist() again), or use load_mnist(offline=True)."
-            ) from exc
+                f"Could not download MNIST with keras.datasets.mnist.load_data() ({reason}). "
+                f"Download {MNIST_URL} (11 MB) once and put it at {mnist_cache_path()} (or "
+                "connect to the internet and call load_mnist() again), or use "
+                "load_mnist(offline=True)."
+            ) from failure
         if verbose:
-            print(f"Could not download the full MNIST ({type(exc).__name__}).")
+            print(f"Could not download the full MNIST ({type(failure).__name__}).")
         return load_mnist_offline(seed=seed, verbose=verbose)
-    finally:
-        socket.setdefaulttimeout(old_timeout)
     if verbose:
         print("Full MNIST from keras.datasets: 60,000 training and 10,000 test digits.")
     return ImageData(

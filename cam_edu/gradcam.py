@@ -88,6 +88,10 @@ class BaseCAM:
         """Return ``(A, g, logits, classes)``: ``A`` and ``g`` ``(N, H, W, K)``,
         ``logits`` ``(N, C)``, ``classes`` ``(N,)``.
 
+        For a one-unit sigmoid head the logits are ``[-z, z]`` (two classes); their
+        probabilities are ``cam_edu.cam.class_probabilities(logits, binary=True)``,
+        not a softmax.
+
         The target is the sum over the batch of each image's own class logit, so
         every image gets the gradient of its own target (the images do not
         interact in inference mode), never a batch average.
@@ -106,7 +110,15 @@ class BaseCAM:
         return activations.numpy(), grads.numpy(), logits.numpy(), np.asarray(classes)
 
     def channel_weights(self, activations: np.ndarray, grads: np.ndarray) -> np.ndarray:
-        """Weights ``(N, K)`` of the channels; defined by each method."""
+        """Weights of the channels; defined by each method.
+
+        Args:
+            activations: ``A``, shape ``(N, H, W, K)``.
+            grads: ``g = d y^c / d A``, same shape ``(N, H, W, K)``.
+
+        Returns:
+            weights ``(N, K)``, one per image and channel.
+        """
         raise NotImplementedError
 
     def __call__(self, images, class_index=None) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +133,15 @@ class GradCAM(BaseCAM):
     """Grad-CAM: a channel's weight is its gradient averaged over the positions."""
 
     def channel_weights(self, activations, grads):
+        """``alpha[n, k] = mean over (i, j) of grads[n, i, j, k]``.
+
+        Args:
+            activations: ``A``, shape ``(N, H, W, K)`` (not used by Grad-CAM).
+            grads: ``g = d y^c / d A``, shape ``(N, H, W, K)``.
+
+        Returns:
+            weights ``(N, K)``.
+        """
         return grads.mean(axis=(1, 2))
 
 
@@ -128,12 +149,25 @@ class GradCAMPlusPlus(BaseCAM):
     """Grad-CAM++: positive gradients, weighted per position by the closed-form ``a_k(i,j)``."""
 
     def channel_weights(self, activations, grads):
+        """``alpha[n, k] = sum over (i, j) of a[n, i, j, k] * ReLU(g[n, i, j, k])``.
+
+        ``a = g^2 / (2 g^2 + sum_{a,b} A[n, a, b, k] * g^3)`` (pytorch-grad-cam's form,
+        without its epsilon); where that denominator is 0 (``g = 0``, or
+        ``sum A * g = -2``) the position gets ``a = 0``: it adds nothing.
+
+        Args:
+            activations: ``A``, shape ``(N, H, W, K)``.
+            grads: ``g = d y^c / d A``, shape ``(N, H, W, K)``.
+
+        Returns:
+            weights ``(N, K)``.
+        """
         g2 = grads**2
         g3 = g2 * grads
         sum_a = activations.sum(axis=(1, 2), keepdims=True)
         denominator = 2.0 * g2 + sum_a * g3
-        safe = np.where(denominator != 0.0, denominator, 1.0)
-        alpha = np.where(grads != 0.0, g2 / safe, 0.0)
+        nonzero = denominator != 0.0
+        alpha = np.where(nonzero, g2 / np.where(nonzero, denominator, 1.0), 0.0)
         return (alpha * np.maximum(grads, 0.0)).sum(axis=(1, 2))
 
 
@@ -151,7 +185,9 @@ def grad_cam(model, images, class_index=None, layer: str | None = None):
         ``(maps, logits)``: ``(N, H, W)`` maps at the layer's resolution (after
         ReLU, not normalized) and the pre-softmax logits ``(N, C)``. A one-unit
         sigmoid head counts as two classes with logits ``[-z, z]``, as in
-        :func:`cam_edu.cam.cam_head`.
+        :func:`cam_edu.cam.cam_head`. Do not softmax those two logits
+        (``softmax([-z, z]) = sigmoid(2 z)``, not the model's ``sigmoid(z)``); use
+        ``cam_edu.cam.class_probabilities(logits, binary=True)``.
 
     >>> maps, logits = grad_cam(model, x_test[:4], layer="conv2")  # doctest: +SKIP
     """
@@ -208,12 +244,34 @@ def rank_correlation(maps_a, maps_b) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def _layers_with_kernels(model: keras.Model) -> list:
-    return [
-        la
-        for la, _ in walk_layers(model)
-        if not isinstance(la, keras.Model) and getattr(la, "kernel", None) is not None
-    ]
+def _layers_with_weights(model: keras.Model) -> list:
+    """The layers (nested ones included, models themselves not) with trainable weights."""
+    layers = (la for la, _ in walk_layers(model) if not isinstance(la, keras.Model))
+    return [la for la in layers if la.trainable_weights]
+
+
+def _reinitialize(layer, seed: int) -> int:
+    """Re-draw every trainable weight of ``layer``; return the next unused seed.
+
+    Weights with 2 or more axes (kernels): seeded Glorot-uniform, Keras's default.
+    BatchNormalization's ``gamma``: ones. Other 1-D weights (biases, ``beta``): zeros.
+    """
+    gamma = (
+        getattr(layer, "gamma", None)
+        if isinstance(layer, keras.layers.BatchNormalization)
+        else None
+    )
+    for weight in layer.trainable_weights:
+        shape = tuple(weight.shape)
+        if len(shape) >= 2:
+            init = keras.initializers.GlorotUniform(seed=seed)
+            weight.assign(init(shape, dtype=weight.dtype))
+            seed += 1
+        elif gamma is not None and weight is gamma:
+            weight.assign(np.ones(shape, weight.dtype))
+        else:
+            weight.assign(np.zeros(shape, weight.dtype))
+    return seed
 
 
 def cascading_randomization(
@@ -222,8 +280,9 @@ def cascading_randomization(
     """The model-randomization sanity check of Adebayo et al. (NeurIPS 2018), cascading.
 
     A copy of ``model`` gets its layers re-initialized one at a time, from the output
-    layer down to the first (each kernel re-drawn with Keras's default Glorot-uniform,
-    seeded; each bias set to zero; the randomization accumulates). After each step
+    layer down to the first, every trainable weight of the layer (each kernel re-drawn
+    with Keras's default Glorot-uniform, seeded; BatchNormalization's ``gamma`` set to
+    one; biases and other 1-D weights set to zero; the randomization accumulates). After each step
     the maps are recomputed for the same target classes. A method that explains the
     model must change its maps as the weights are destroyed; one that only reflects
     the image (an edge detector) does not.
@@ -238,8 +297,9 @@ def cascading_randomization(
         seed: seed of the re-initialization.
 
     Returns:
-        a list of :class:`RandomizationStep`, the trained model first, then one per
-        layer with a kernel, top-down.
+        a list of :class:`RandomizationStep`, the trained model first (its
+        ``spearman`` is the maps' correlation with themselves: 1, or NaN if every map
+        is constant), then one per layer with trainable weights, top-down.
 
     >>> steps = cascading_randomization(model, x_test[:8])  # doctest: +SKIP
     >>> [(s.layer, round(s.spearman, 2)) for s in steps]  # doctest: +SKIP
@@ -252,12 +312,10 @@ def cascading_randomization(
     explain = METHODS[method](copy, layer)
     maps, logits = explain(images, class_index)
     classes = logits.argmax(axis=1) if class_index is None else class_index
-    steps = [RandomizationStep("none (trained)", maps, 1.0)]
-    for i, la in enumerate(reversed(_layers_with_kernels(copy))):
-        init = keras.initializers.GlorotUniform(seed=seed + i)
-        la.kernel.assign(init(tuple(la.kernel.shape), dtype=la.kernel.dtype))
-        if getattr(la, "bias", None) is not None:
-            la.bias.assign(np.zeros(tuple(la.bias.shape), np.float32))
+    steps = [RandomizationStep("none (trained)", maps, rank_correlation(maps, maps))]
+    next_seed = seed
+    for la in reversed(_layers_with_weights(copy)):
+        next_seed = _reinitialize(la, next_seed)
         new_maps, _ = explain(images, classes)
         steps.append(RandomizationStep(la.name, new_maps, rank_correlation(maps, new_maps)))
     return steps

@@ -13,10 +13,7 @@ CAM/logit identity are the same: that is what the test suite checks offline.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
 from pathlib import Path
 
 import keras
@@ -24,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from cam_edu.cam import softmax
-from cam_edu.data import keras_home
+from cam_edu.data import keras_home, offline_requested, socket_timeout
 
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 RANDOM_NAME = "resnet50_RANDOM_WEIGHTS"
@@ -49,16 +46,6 @@ def weights_url() -> str:
     return BASE_WEIGHTS_PATH + WEIGHTS_FILE
 
 
-@contextlib.contextmanager
-def _socket_timeout(seconds: float):
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(old)
-
-
 def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10.0):
     """``keras.applications.ResNet50`` with ImageNet weights (224x224x3 in, 1000 classes out).
 
@@ -78,15 +65,14 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
 
     With the environment variable ``CAM_EDU_OFFLINE=1`` no download is attempted.
     """
-    offline = os.environ.get("CAM_EDU_OFFLINE", "") not in ("", "0")
-    if offline and not weights_path().exists():
+    if offline_requested() and not weights_path().exists():
         reason = f"CAM_EDU_OFFLINE is set and {weights_path()} does not exist"
     else:
-        try:
-            with _socket_timeout(timeout):
+        with socket_timeout(timeout):
+            try:
                 return keras.applications.ResNet50(weights="imagenet")
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            except Exception as exc:  # noqa: BLE001 - the reason goes into the message
+                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
     if not allow_random:
         raise ConnectionError(
             f"The ImageNet weights of ResNet50 are not in the Keras cache and could not be "

@@ -94,7 +94,13 @@ def find_layer(model: keras.Model, name: str) -> tuple[keras.layers.Layer, tuple
     A missing name raises ``ValueError`` listing the layers Grad-CAM could use.
     """
     if not isinstance(name, str):
-        raise TypeError(f"layer must be a layer name (str); got {type(name).__name__}.")
+        shown = repr(name)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise TypeError(
+            f"layer must be a layer name (str); got {type(name).__name__} {shown}. Pass the "
+            "name, e.g. layer='conv2' or layer=model.layers[3].name, or None for the last layer "
+            "with a 4-D output."
+        )
     for layer, parents in walk_layers(require_model(model)):
         if layer.name == name:
             return layer, parents
@@ -153,8 +159,29 @@ def _is_linear_chain(model: keras.Model) -> bool:
     return True
 
 
+def _producer(tensor) -> tuple:
+    """``(layer, input tensors)`` of the call that produced the symbolic ``tensor``."""
+    history = tensor._keras_history
+    node = history.operation._inbound_nodes[history.node_index]
+    return history.operation, list(node.input_tensors)
+
+
+def _logits_model(model: keras.Model) -> keras.Model:
+    """``model`` itself, or a model on the same input returning its logits, if it squashes."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return model
+    logits = logits_tensor(model)
+    if logits is model.outputs[0]:
+        return model
+    return keras.Model(model.inputs[0], logits, name=f"{model.name}_logits")
+
+
 def _apply_chain(model, x, target, strip):
-    """Run ``model``'s layers on symbolic ``x``; return ``(activation, output)``."""
+    """Run ``model``'s layers on symbolic ``x``; return ``(activation, output)``.
+
+    With ``strip``, the last layer's softmax or sigmoid is left out (also inside a
+    nested last layer), so ``output`` is the logits.
+    """
     layers = [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
     activation = None
     for i, layer in enumerate(layers):
@@ -171,19 +198,74 @@ def _apply_chain(model, x, target, strip):
             continue
         elif last and strip and _dense_activation(layer) not in (None, "linear"):
             x = PreActivation(layer)(x)
+        elif last and strip and isinstance(layer, keras.Model):
+            x = _logits_model(layer)(x)
         else:
             x = layer(x)
     return activation, x
 
 
 def logits_tensor(model: keras.Model):
-    """The symbolic pre-softmax (pre-sigmoid) output of a functional or Sequential model."""
-    last = model.layers[-1]
-    if _is_squashing(last):
-        return last.input
-    if _dense_activation(last) not in (None, "linear"):
-        return PreActivation(last)(last.input)
-    return model.outputs[0]
+    """The symbolic pre-softmax (pre-sigmoid) output of a functional or Sequential model.
+
+    Args:
+        model: a built Keras model whose (first) output is ``(N, C)`` class scores.
+
+    Returns:
+        a symbolic tensor ``(N, C)`` in ``model``'s graph: the input of a final
+        ``Softmax`` / ``Activation("softmax" or "sigmoid")`` layer, the affine part
+        ``x @ kernel + bias`` of a final Dense layer with a non-linear activation, the
+        same recursively when the last layer is a nested model (e.g. a
+        ``Sequential([GlobalAveragePooling2D(), Dense(C, activation="softmax")])``
+        head), or else the output itself.
+    """
+    output = model.outputs[0]
+    layer, inputs = _producer(output)
+    if len(inputs) != 1:
+        return output
+    if _is_squashing(layer):
+        return inputs[0]
+    if _dense_activation(layer) not in (None, "linear"):
+        return PreActivation(layer)(inputs[0])
+    if isinstance(layer, keras.Model):
+        inner = _logits_model(layer)
+        if inner is not layer:
+            return inner(inputs[0])
+    return output
+
+
+def feeding_layer(model: keras.Model, layer: keras.layers.Layer):
+    """The layer whose output is the input of ``layer`` in ``model``'s graph, or ``None``.
+
+    Walks back from the model's (first) output along first inputs until it meets
+    ``layer``, so it suits a model's head (global pooling -> Dense). Nested models
+    are looked through both ways: a nested model that produces the input is entered
+    (its own last layer is returned), and the input layer of a nested model is left
+    for the tensor that feeds the nested model. Returns ``None`` if ``layer`` is not on
+    that path or is fed directly by the model's input.
+    """
+    tensor, outer = model.outputs[0], []  # outer: inputs of the nested calls entered
+    found = None
+    for _ in range(10_000):  # a guard; every step moves one call towards the input
+        op, inputs = _producer(tensor)
+        if isinstance(op, keras.layers.InputLayer):
+            if not outer:
+                return None
+            tensor = outer.pop()
+        elif isinstance(op, keras.Model):
+            if not inputs:
+                return None
+            outer.append(inputs[0])
+            tensor = op.outputs[tensor._keras_history.tensor_index]
+        elif found is not None:
+            return op
+        elif not inputs:
+            return None
+        else:
+            if op is layer:
+                found = op
+            tensor = inputs[0]
+    return None
 
 
 def cut_model(model: keras.Model, layer: str | None = None, logits: bool = True) -> keras.Model:

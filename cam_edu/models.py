@@ -24,16 +24,41 @@ def seed_everything(seed: int = 0) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _conv_stack(input_shape, filters) -> list:
-    """conv1 -> pool1 -> conv2 -> pool2 -> features: the lessons' convolutional body."""
+def _conv_stack(input_shape, filters, pool_sizes=((2, 2), (2, 2))) -> list:
+    """conv1 -> pool1 -> conv2 -> pool2 -> features: the lessons' convolutional body.
+
+    ``pool_sizes`` are the (rows, columns) pool sizes of ``pool1`` and ``pool2``; the
+    beam CNN of :mod:`cam_edu.cantilever` keeps resolution along the beam with
+    ``((2, 2), (2, 1))``.
+    """
     return [
         keras.Input(shape=input_shape, name="image"),
         keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.MaxPooling2D(pool_sizes[0], name="pool1"),
         keras.layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
-        keras.layers.MaxPooling2D(name="pool2"),
+        keras.layers.MaxPooling2D(pool_sizes[1], name="pool2"),
         keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
     ]
+
+
+def output_activation(model: keras.Model) -> str | None:
+    """The name of the activation that ends ``model`` (``"softmax"``, ``"sigmoid"``,
+    ``"linear"``, ...), looking into a nested last layer; ``None`` if there is none.
+
+    >>> output_activation(build_gap_cnn(num_classes=1, activation=None))  # doctest: +SKIP
+    'linear'
+    """
+    layer = model.layers[-1]
+    while isinstance(layer, keras.Model) and layer.layers:
+        layer = layer.layers[-1]
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    return getattr(getattr(layer, "activation", None), "__name__", None)
+
+
+def _outputs_logits(model: keras.Model) -> bool:
+    """Whether the model's outputs are logits, i.e. it does not end in softmax or sigmoid."""
+    return output_activation(model) not in ("softmax", "sigmoid")
 
 
 def build_gap_cnn(
@@ -90,16 +115,33 @@ def train(
 ):
     """Compile and fit ``model`` deterministically; prints one progress line per epoch.
 
-    Uses Adam and (sparse or binary) cross-entropy chosen from the model's output
-    width. Returns the Keras ``History``.
+    Uses Adam and cross-entropy: binary for a one-unit output, sparse categorical
+    otherwise. If the model does not end in a softmax or sigmoid (e.g.
+    ``build_gap_cnn(activation=None)``) its outputs are logits and the loss uses
+    ``from_logits=True``; a one-unit logit head counts ``z > 0`` as class 1.
+
+    Args:
+        model: a built Keras model mapping ``(N, *input shape)`` to ``(N, C)``.
+        x: training images ``(N, H, W, channels)``, float as the model expects.
+        y: integer labels ``(N,)`` in ``[0, C)`` (``0``/``1`` for a one-unit head).
+        epochs, batch_size, learning_rate, verbose: as in ``keras.Model.fit``.
+        seed: seeds Python, numpy and TensorFlow (see :func:`seed_everything`).
+        validation_data: optional ``(x_val, y_val)`` with the same shapes.
+
+    Returns:
+        the Keras ``History``.
     """
     seed_everything(seed)
     binary = model.outputs[0].shape[-1] == 1
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    from_logits = _outputs_logits(model)
+    if binary:
+        loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
+        threshold = 0.0 if from_logits else 0.5  # z > 0 is sigmoid(z) > 0.5
+        metric = keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[metric])
     return model.fit(
         x,
         y,
@@ -166,9 +208,17 @@ def mnist_gap_cnn(data, epochs: int | None = None, seed: int = 0, **build_kwargs
 
 
 def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
-    """Fraction of ``x`` ``(N, H, W, ch)`` whose predicted class equals ``y`` ``(N,)``."""
+    """Fraction of ``x`` ``(N, H, W, ch)`` whose predicted class equals ``y`` ``(N,)``.
+
+    A one-unit head predicts class 1 if its output exceeds 0.5 after a sigmoid, or 0
+    if it outputs logits (no sigmoid); wider heads predict their argmax.
+    """
     scores = model.predict(x, batch_size=batch_size, verbose=0)
-    predicted = (scores[:, 0] > 0.5).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
+    if scores.shape[1] == 1:
+        threshold = 0.0 if _outputs_logits(model) else 0.5
+        predicted = (scores[:, 0] > threshold).astype(int)
+    else:
+        predicted = scores.argmax(1)
     return float(np.mean(predicted == np.asarray(y)))
 
 

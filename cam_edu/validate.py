@@ -51,11 +51,20 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def as_features(features, name: str = "features") -> np.ndarray:
+def as_features(features, name: str = "features", check_layout: bool = True) -> np.ndarray:
     """Check a batch of feature maps of shape ``(N, H, W, K)`` (channels last).
 
     Returns a float32 numpy array. Raises ``ValueError`` for a wrong rank, an
-    empty batch, a channels-first layout, or non-finite values.
+    empty batch, non-finite values, and (if ``check_layout``) a shape that looks
+    channels-first.
+
+    Args:
+        features: the feature maps, ``(N, H, W, K)``.
+        name: the argument's name, used in error messages.
+        check_layout: guess from the shape whether the user passed channels-first
+            maps ``(N, K, H, W)``. Pass ``False`` for a Keras model's own output,
+            which is channels last by construction: a ``(N, 3, 16, 16)`` output of a
+            12x64 input is 3 rows, 16 columns and 16 channels, not a transposed array.
 
     >>> as_features(np.ones((2, 7, 7, 8))).dtype
     dtype('float32')
@@ -82,7 +91,7 @@ def as_features(features, name: str = "features") -> np.ndarray:
     _, d1, d2, d3 = arr.shape
     # (N, 1 or 3, S, S) or (N, many, S, S): a square map stored channels first. Small maps
     # (S < 4) are left alone: (N, 3, 1, 1) is as likely H=3, W=1, K=1 as the reverse.
-    if d2 == d3 >= 4 and d1 != d2 and (d1 in (1, 3) or d1 >= 8 * d2):
+    if check_layout and d2 == d3 >= 4 and d1 != d2 and (d1 in (1, 3) or d1 >= 8 * d2):
         raise ValueError(
             f"{name} looks channels-first: shape {arr.shape} reads as (N, K={d1}, H={d2}, "
             f"W={d3}), but cam_edu expects channels last (N, H, W, K). "

@@ -6,7 +6,7 @@ The model runs once, when the explorer is built. For CAM the feature maps
 computed once on first view and cached.
 
 >>> explorer = cam_explorer(model, x_test[:20], y_test[:20])  # doctest: +SKIP
->>> explorer  # doctest: +SKIP   (displays the controls and the picture)
+>>> explorer  # displays the controls and the picture  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cam_edu.cam import as_model_images, cam_head, softmax
+from cam_edu.cam import as_model_images, cam_head, class_probabilities
 from cam_edu.localize import bbox_from_cam
-from cam_edu.validate import as_class_index
+from cam_edu.validate import as_class_index, as_features
 from cam_edu.viz import UPSAMPLING_METHODS, as_display_image, normalize, upsample
 
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "turbo", "coolwarm")
@@ -35,7 +35,11 @@ class _CamSource:
 
     def __init__(self, model, images):
         head = cam_head(model)
-        self.features = np.asarray(head.feature_model.predict(images, verbose=0), np.float32)
+        self.features = as_features(
+            head.feature_model.predict(images, verbose=0),
+            "the model's feature maps",
+            check_layout=False,  # a Keras model's own output is channels last
+        )
         self.kernel = head.kernel
         self.logits = head.logits(self.features)
         self.binary = head.binary
@@ -64,8 +68,7 @@ class _GradSource:
 
     def heatmap(self, i: int, c: int) -> np.ndarray:
         if (i, c) not in self._cache:
-            maps = self.fn(self.model, self.images[i : i + 1], class_index=c, layer=self.layer)
-            maps = maps[0] if isinstance(maps, tuple) else maps
+            maps, _ = self.fn(self.model, self.images[i : i + 1], class_index=c, layer=self.layer)
             self._cache[(i, c)] = np.asarray(maps[0], np.float32)
         return self._cache[(i, c)]
 
@@ -114,11 +117,7 @@ class CamExplorer(widgets.VBox):
         self.labels = (
             None if labels is None else as_class_index(labels, logits.shape[1], len(x), "labels")
         )
-        if self.source.binary:
-            p1 = 1.0 / (1.0 + np.exp(-logits[:, 1]))
-            self.probs = np.stack([1.0 - p1, p1], axis=1)
-        else:
-            self.probs = softmax(logits)
+        self.probs = class_probabilities(logits, self.source.binary)
         n_classes = logits.shape[1]
         if class_names is None:
             class_names = [str(c) for c in range(n_classes)]
@@ -249,6 +248,9 @@ class CamExplorer(widgets.VBox):
             self.box = bbox_from_cam(big, self.threshold.value)
         colored = mpl.colormaps[self.cmap.value](normalize_quiet(big))[..., :3]
         alpha = self.alpha.value
+        # The blend of cam_edu.viz.overlay, inlined on purpose: `big` is upsampled once and
+        # also gives the box, while overlay() would validate, upsample and normalize again
+        # (and warn on an all-zero map) on every slider step of this blitting hot path.
         self._im_in.set_data(image)
         self._im_ov.set_data(np.clip((1 - alpha) * image + alpha * colored, 0.0, 1.0))
         self._im_raw.set_data(normalize_quiet(self.heatmap))

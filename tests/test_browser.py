@@ -1,9 +1,10 @@
 """End to end: notebook 03's explorer in a real JupyterLab, driven by a real headless Chromium.
 
-The test copies ``notebooks/`` to a temporary folder (outputs cleared, so every widget on
-the page comes from this run's kernel), starts JupyterLab on 127.0.0.1 with a free port
-and a random token, opens ``03_cam_explorer_mnist.ipynb``, runs all cells from the Run
-menu, and moves the explorer's controls with the mouse and keyboard. It compares
+The test first trains (or loads) the notebook's cached model in a subprocess, so the timed
+notebook run only loads it. It copies ``notebooks/`` to a temporary folder (outputs cleared,
+so every widget on the page comes from this run's kernel), starts JupyterLab on 127.0.0.1
+with a free port and a random token, opens ``03_cam_explorer_mnist.ipynb``, runs all cells
+from the Run menu, and moves the explorer's controls with the mouse and keyboard. It compares
 screenshots of the explorer's picture pixel by pixel: a no-op must leave it unchanged,
 choosing another class must change the heatmap, and one ArrowRight on the alpha slider
 must change the overlay but not the input image or the raw map. Teardown shuts the server
@@ -218,8 +219,12 @@ def _click_run_all(page) -> None:
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
 
-def run_all(page, lab: Lab, name: str, timeout: float = 150) -> None:
-    """Open notebook ``name``, run all cells from the Run menu, wait until all have run."""
+def run_all(page, lab: Lab, name: str, timeout: float = 400) -> None:
+    """Open notebook ``name``, run all cells from the Run menu, wait until all have run.
+
+    The model cache is prepared beforehand (:func:`prepare_model_cache`), so the
+    notebook only loads its model; the limit leaves room for a slow CI machine anyway.
+    """
     page.goto(lab.url(f"lab/tree/{name}"))
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
     deadline = time.monotonic() + 60
@@ -265,6 +270,24 @@ def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.any(a != b, axis=-1)
 
 
+def stable_pixels(element, timeout: float = 20) -> np.ndarray:
+    """Screenshots of ``element`` until two consecutive ones are identical; return it.
+
+    The first picture may still be loading or being re-rendered when it becomes visible;
+    a baseline taken then would make every later comparison meaningless.
+    """
+    deadline = time.monotonic() + timeout
+    previous = pixels(element)
+    while True:
+        time.sleep(0.5)
+        now = pixels(element)
+        if now.shape == previous.shape and not changed(previous, now).any():
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the explorer's picture kept changing for {timeout:.0f} s")
+        previous = now
+
+
 def wait_for_change(element, before: np.ndarray, timeout: float = 20) -> np.ndarray:
     """Screenshots of ``element`` until one differs from ``before``; return it."""
     deadline = time.monotonic() + timeout
@@ -282,6 +305,42 @@ def _sha256(path: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- the test
+
+
+PREPARE = """
+from cam_edu.data import load_mnist
+from cam_edu.models import mnist_gap_cnn, seed_everything
+
+seed_everything(0)
+mnist_gap_cnn(load_mnist())
+"""
+
+
+def prepare_model_cache(timeout: float = 1200) -> None:
+    """Train (or just load) notebook 03's cached model, as its kernel will, before the browser.
+
+    Runs the notebook's own two lines in a subprocess with the kernel's environment
+    (``CAM_EDU_OFFLINE=1``, the same ``CAM_EDU_CACHE``), so the timed notebook run only
+    loads the weights. A failure reports the exit code and the end of stderr.
+    """
+    env = dict(os.environ, CAM_EDU_OFFLINE="1")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", PREPARE],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"training notebook 03's model took more than {timeout:.0f} s")
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-30:])
+        pytest.fail(
+            f"preparing notebook 03's model cache failed with exit code {result.returncode}; "
+            f"stderr ends:\n{tail}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +361,7 @@ def test_explorer_in_jupyterlab(chromium, tmp_path):
 
     original = REPO / "notebooks" / NOTEBOOK
     digest = _sha256(original)
+    prepare_model_cache()
     with Lab(tmp_path) as lab, sync_playwright() as pw:
         lab.clear_outputs(NOTEBOOK)
         browser = launch_chromium(pw, chromium)
@@ -313,7 +373,7 @@ def test_explorer_in_jupyterlab(chromium, tmp_path):
             class_select = page.locator(".widget-dropdown", has_text="class").locator("select")
             alpha_handle = page.locator(".widget-slider", has_text="alpha").locator(".noUi-handle")
 
-            first = pixels(picture)
+            first = stable_pixels(picture)
             h, w = first.shape[:2]
             assert h > 100 and w > 300, f"the explorer's picture is too small: {first.shape}"
             assert first.std() > 10, "the explorer's picture is blank"

@@ -261,3 +261,63 @@ def test_chance_baseline_matches_its_closed_form():
     np.testing.assert_allclose(errors.mean(axis=1), expected_chance_error(true), atol=0.005)
     # the median of a uniform guess at the middle of the beam is 1/4
     assert np.median(errors[2]) == pytest.approx(0.25, abs=0.01)
+
+
+# -------------------------------------------------------------------------- input checks
+
+
+def test_deflection_outside_the_beam_shows_the_value():
+    q = np.zeros(2 * BEAM.n_elements)
+    with pytest.raises(
+        ValueError, match=r"(?s)x must hold fractions.*\[0, 1\].*1\.5.*beam\.length"
+    ):
+        deflection(BEAM, q, [0.2, 1.5])
+    with pytest.raises(ValueError, match=r"(?s)-0\.1.*np\.clip"):
+        deflection(BEAM, q, np.array([[-0.1, 0.5]]))
+    assert deflection(BEAM, q, np.zeros((2, 3))).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,fragments",
+    [
+        ({"window": 8}, ValueError, ("Camera.window", "odd", "got 8", "window=9")),
+        ({"window": 1}, ValueError, ("Camera.window", "3 <= window", "got 1", "window=3")),
+        ({"columns": 16, "window": 17}, ValueError, ("<= columns = 16", "got 17", "window=15")),
+        ({"frames": 0}, ValueError, ("Camera.frames", ">= 1", "got 0", "default is 32")),
+        ({"frames": 2.5}, TypeError, ("Camera.frames", "an int", "float 2.5", "frames=32")),
+        ({"columns": 2, "window": 3}, ValueError, ("Camera.columns", ">= 3", "got 2")),
+    ],
+)
+def test_camera_rejects_bad_geometry(kwargs, error, fragments):
+    with pytest.raises(error) as info:
+        Camera(**kwargs)
+    message = str(info.value)
+    assert all(f in message for f in fragments), message
+
+
+def test_camera_accepts_a_valid_geometry():
+    camera = Camera(frames=1, columns=9, window=9)
+    assert (camera.frames, camera.columns, camera.window) == (1, 9, 9)
+
+
+def test_render_is_the_normalized_strain_magnitude():
+    from cam_edu.cantilever import render
+
+    kappa = np.array([[2.0, -4.0], [0.0, 1.0]])
+    np.testing.assert_allclose(render(kappa), np.abs(kappa) / 4.0)
+    np.testing.assert_array_equal(render(np.zeros((3, 4))), np.zeros((3, 4)))
+
+
+def test_beam_cnn_shares_the_lessons_conv_body_but_keeps_the_beam_axis():
+    from cam_edu.cantilever import build_beam_cnn
+    from cam_edu.models import build_gap_cnn
+
+    beam, gap = build_beam_cnn(), build_gap_cnn(input_shape=(32, 64, 1), seed=0)
+    names = [la.name for la in beam.layers]
+    assert names == ["conv1", "pool1", "conv2", "pool2", "features", "gap", "predictions"]
+    assert names[:5] == [la.name for la in gap.layers][:5]
+    assert beam.get_layer("pool1").pool_size == (2, 2)
+    assert beam.get_layer("pool2").pool_size == (2, 1)
+    assert beam.get_layer("features").output.shape == (None, 8, 32, 64)
+    assert beam.get_layer("predictions").activation.__name__ == "sigmoid"
+    assert beam.get_layer("predictions").kernel.shape == (64, 1)

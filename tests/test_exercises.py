@@ -1,6 +1,7 @@
 """The exercise builder: stubs, edit protection, sync, and nbval in both directions."""
 
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -224,10 +225,23 @@ def test_student_versions_are_in_sync_with_the_solutions():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def find_ruff() -> str | None:
+    """ruff next to this Python (the venv's bin/ or Scripts/), else ruff on the PATH."""
+    here = Path(sys.executable).parent
+    for name in ("ruff", "ruff.exe"):
+        if (here / name).is_file():
+            return str(here / name)
+    return shutil.which("ruff")
+
+
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
 def test_student_versions_pass_the_linter():
-    ruff = Path(sys.executable).with_name("ruff")
-    if not ruff.exists():
-        pytest.skip("ruff is not installed in this environment")
+    ruff = find_ruff()
+    if ruff is None:
+        pytest.skip("ruff is not installed in this environment (pip install -e '.[dev]')")
     for args in (["check"], ["format", "--check"]):
         result = subprocess.run(
             [str(ruff), *args, "notebooks/exercises", "notebooks/solutions"],
@@ -235,7 +249,10 @@ def test_student_versions_pass_the_linter():
             capture_output=True,
             text=True,
         )
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, (
+            f"ruff {' '.join(args)} exited with {result.returncode}:\n"
+            f"{_tail(result.stdout)}\n{_tail(result.stderr)}"
+        )
 
 
 def _collected(*args):
@@ -246,6 +263,10 @@ def _collected(*args):
         capture_output=True,
         text=True,
         env=env,
+    )
+    assert result.returncode == 0, (
+        f"pytest --collect-only {' '.join(args)} exited with {result.returncode}:\n"
+        f"{_tail(result.stdout)}\n{_tail(result.stderr)}"
     )
     return result.stdout
 
@@ -271,28 +292,51 @@ def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_c
     report = tmp_path / "nbval.xml"
     students = [f"notebooks/exercises/{p.name}" for p in SOLUTIONS]
     solutions = [f"notebooks/solutions/{p.name}" for p in SOLUTIONS]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--nbval",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-sanitize-with",
-            "tests/nbval_sanitize.cfg",
-            f"--junitxml={report}",
-            *students,
-            *solutions,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--nbval",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--nbval-sanitize-with",
+                "tests/nbval_sanitize.cfg",
+                f"--junitxml={report}",
+                *students,
+                *solutions,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        pytest.fail(
+            f"the nbval run did not finish in {exc.timeout:.0f} s; its output ended with:\n"
+            f"{_tail(out)}\n{_tail(err)}"
+        )
+    # nbval fails on the exercises' self-checks by design (exit code 1); anything else, or
+    # no report, means pytest itself broke
+    if result.returncode not in (0, 1) or not report.is_file():
+        pytest.fail(
+            f"the nbval run exited with code {result.returncode} and "
+            f"{'wrote' if report.is_file() else 'did not write'} {report.name}; stdout ends:\n"
+            f"{_tail(result.stdout)}\nstderr ends:\n{_tail(result.stderr)}"
+        )
+    try:
+        root = ET.parse(report).getroot()
+    except ET.ParseError as exc:
+        pytest.fail(
+            f"{report.name} of the nbval run (exit code {result.returncode}) is not valid XML "
+            f"({exc}); stderr ends:\n{_tail(result.stderr)}"
+        )
     failed, passed = {}, {}
-    for case in ET.parse(report).getroot().iter("testcase"):
+    for case in root.iter("testcase"):
         notebook, cell = case.get("classname", ""), case.get("name", "")
         failure = case.find("failure")
         if failure is None:

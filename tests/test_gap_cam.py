@@ -11,7 +11,6 @@ from cam_edu.cam import (
     compute_cam,
 )
 from cam_edu.gap import global_average_pool, global_average_pool_loop, global_max_pool
-from cam_edu.layers import cut_model
 
 RNG = np.random.default_rng(42)
 
@@ -90,16 +89,29 @@ def test_cam_identity_against_the_models_own_logits(k, c, use_bias, activation):
     head = cam_head(model)
     assert head.kernel.shape == (k, c) and head.bias.shape == (c,)
     cams, logits = compute_cam(model, x, class_index=np.arange(5) % c)
-    _, model_logits = cut_model(model, "feat")(x)
-    np.testing.assert_allclose(logits, model_logits, rtol=1e-5, atol=1e-5)
     chosen = np.arange(5) % c
     np.testing.assert_allclose(
         cams.mean(axis=(1, 2)) + head.bias[chosen], logits[np.arange(5), chosen], atol=1e-5
     )
-    if activation == "softmax":
-        np.testing.assert_allclose(
-            keras.ops.softmax(logits).numpy(), model.predict(x, verbose=0), atol=1e-5
-        )
+    # the model's own output, from the mean of every class's CAM plus its bias
+    from_cams = np.stack(
+        [
+            compute_cam(model, x, class_index=k)[0].mean(axis=(1, 2)) + head.bias[k]
+            for k in range(c)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(from_cams, logits, atol=1e-5)
+    output = model.predict(x, verbose=0)
+    squash = {
+        "softmax": lambda z: keras.ops.softmax(z).numpy(),
+        None: lambda z: z,
+        "relu": lambda z: np.maximum(z, 0),
+    }[activation]
+    np.testing.assert_allclose(squash(from_cams), output, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(squash(logits), output, rtol=1e-5, atol=1e-5)
+    if activation is None:  # a linear head: the logits are the model's output itself
+        np.testing.assert_allclose(logits, output, rtol=1e-5, atol=1e-5)
 
 
 def test_compute_cam_defaults_to_the_predicted_class(gap_model, digits):
@@ -197,3 +209,83 @@ def test_a_nonlinear_layer_between_pooling_and_dense_is_refused():
     )
     with pytest.raises(ValueError, match="Grad-CAM"):
         cam_head(model)
+
+
+# --- probabilities of a one-unit sigmoid head -------------------------------------------------
+
+
+def test_class_probabilities_of_a_sigmoid_head_are_the_models_not_a_softmax():
+    from cam_edu.cam import class_probabilities, softmax
+    from cam_edu.models import build_gap_cnn
+
+    model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=2)
+    dense = model.get_layer("predictions")
+    dense.kernel.assign(dense.kernel * 40.0)  # logits far from 0, so sigmoid(z) != sigmoid(2z)
+    x = RNG.random((6, 28, 28, 1)).astype(np.float32)
+    head = cam_head(model)
+    assert head.binary and head.kernel.shape == (6, 2)
+    _, logits = compute_cam(model, x)
+    np.testing.assert_allclose(logits[:, 0], -logits[:, 1], atol=1e-6)
+    p = model.predict(x, verbose=0)[:, 0]
+    probs = class_probabilities(logits, binary=True)
+    assert probs.shape == (6, 2)
+    np.testing.assert_allclose(probs[:, 1], p, atol=1e-6)
+    np.testing.assert_allclose(probs[:, 0], 1 - p, atol=1e-6)
+    # the pitfall: softmax([-z, z]) = sigmoid(2 z), which is not the model's probability
+    z = logits[:, 1].astype(np.float64)
+    np.testing.assert_allclose(softmax(logits)[:, 1], 1 / (1 + np.exp(-2 * z)), rtol=1e-5)
+    assert np.abs(softmax(logits)[:, 1] - p).max() > 0.01
+    # any other head: the softmax
+    many = RNG.normal(size=(3, 4))
+    np.testing.assert_allclose(class_probabilities(many, binary=False), softmax(many))
+    np.testing.assert_allclose(
+        class_probabilities(np.array([[-800.0, 800.0]]), binary=True), [[0.0, 1.0]]
+    )
+
+
+def test_class_probabilities_rejects_bad_input():
+    from cam_edu.cam import class_probabilities
+
+    with pytest.raises(ValueError, match=r"(?s)logits must have shape \(N, C\); got shape \(2,\)"):
+        class_probabilities(np.array([-1.0, 1.0]), binary=True)
+    with pytest.raises(ValueError, match=r"(?s)\[-z, z\].*got shape \(1, 3\).*binary=False"):
+        class_probabilities(np.zeros((1, 3)), binary=True)
+    with pytest.raises(ValueError, match=r"(?s)\[-z, z\].*with other values.*binary=False"):
+        class_probabilities(np.array([[0.5, 2.0]]), binary=True)
+    with pytest.raises(TypeError, match=r"binary must be True.*got str 'yes'.*CamHead.binary"):
+        class_probabilities(np.zeros((1, 2)), binary="yes")
+
+
+# --- feature maps that only look channels-first -----------------------------------------------
+
+
+def test_compute_cam_on_features_shaped_like_channels_first():
+    """A 12x64 input pooled by 4 gives channels-last features (N, 3, 16, 16): 3 rows,
+    16 columns, 16 channels. The channels-first guess is for user arrays, not model outputs."""
+    from cam_edu.validate import as_features
+    from cam_edu.widgets import cam_explorer
+
+    keras.utils.set_random_seed(8)
+    model = keras.Sequential(
+        [
+            keras.Input((12, 64, 1)),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv"),
+            keras.layers.MaxPooling2D(4, name="pool"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax", name="dense"),
+        ]
+    )
+    x = RNG.random((2, 12, 64, 1)).astype(np.float32)
+    head = cam_head(model)
+    assert head.feature_layer == "pool"
+    features = head.feature_model(x).numpy()
+    assert features.shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="looks channels-first"):  # a user's array: refused
+        as_features(features)
+    np.testing.assert_array_equal(as_features(features, check_layout=False), features)
+    cams, logits = compute_cam(model, x, class_index=1)
+    kernel, bias = (v.numpy() for v in model.get_layer("dense").weights)
+    np.testing.assert_allclose(cams, features @ kernel[:, 1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logits, features.mean(axis=(1, 2)) @ kernel + bias, atol=1e-5)
+    explorer = cam_explorer(model, x)
+    assert explorer.heatmap.shape == (3, 16)

@@ -226,6 +226,21 @@ def test_grad_cam_plus_plus_weights_match_the_formula():
     np.testing.assert_allclose(got, _grad_cam_pp_weights_loop(acts, grads), rtol=1e-4)
 
 
+def test_grad_cam_plus_plus_zero_denominator_gives_zero_weight():
+    """Where 2 g^2 + sum(A) g^3 = 0 with g != 0 (sum(A) g = -2), a position adds nothing.
+
+    A 2x2 map of -1 (sum -4, e.g. a layer without ReLU) and g = 0.5 at one position:
+    2 (0.25) - 4 (0.125) = 0 exactly. The old fallback to g^2 gave 0.25 * 0.5 = 0.125.
+    """
+    acts = -np.ones((1, 2, 2, 2), np.float32)
+    grads = np.zeros((1, 2, 2, 2), np.float32)
+    grads[0, 0, 0, 0] = 0.5  # channel 0: denominator exactly 0
+    grads[0, 1, 1, 1] = 0.25  # channel 1: 2 (1/16) - 4 (1/64) = 1/16, a = 1, weight 0.25
+    got = GradCAMPlusPlus.channel_weights(None, acts, grads)
+    np.testing.assert_array_equal(got, [[0.0, 0.25]])
+    assert np.isfinite(got).all()
+
+
 def test_grad_cam_plus_plus_end_to_end(tiny_flatten, small_images):
     acts, grads, _, _ = GradCAM(tiny_flatten, "c1").activations_and_gradients(small_images)
     maps, _ = grad_cam_plus_plus(tiny_flatten, small_images, layer="c1")
@@ -247,9 +262,20 @@ def test_batched_equals_one_image_at_a_time(fn, tiny_flatten, small_images):
 
 
 def test_one_target_per_image_not_a_batch_average(tiny_flatten, small_images):
-    """keras-io's reduce_mean over the batch gives every image the same weights; we do not."""
+    """Each image's gradients in a batch equal those of a call with that image alone.
+
+    keras-io's ``reduce_mean`` over the batch would scale every gradient by 1/N, and a
+    batch-averaged weight would give every image the same weights; both fail here.
+    """
     method = GradCAM(tiny_flatten, "c1")
-    activations, grads, _, _ = method.activations_and_gradients(small_images)
+    classes = np.array([2, 0, 1, 1, 2])
+    activations, grads, _, got = method.activations_and_gradients(small_images, classes)
+    np.testing.assert_array_equal(got, classes)
+    assert np.abs(grads).max() > 1e-3  # gradients that could be scaled
+    for n, c in enumerate(classes):
+        a1, g1, _, _ = method.activations_and_gradients(small_images[n : n + 1], int(c))
+        np.testing.assert_allclose(activations[n], a1[0], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(grads[n], g1[0], rtol=1e-5, atol=1e-8)
     weights = method.channel_weights(activations, grads)
     np.testing.assert_allclose(weights, grads.mean(axis=(1, 2)), rtol=1e-6)
     batch_mean = grads.mean(axis=(0, 1, 2))
@@ -298,6 +324,7 @@ def test_rank_correlation():
 def test_cascading_randomization(gap_model, digits):
     before = [w.copy() for w in gap_model.get_weights()]
     steps = cascading_randomization(gap_model, digits, seed=0)
+    assert steps[0].spearman == rank_correlation(steps[0].maps, steps[0].maps) == 1.0
     assert [s.layer for s in steps] == [
         "none (trained)",
         "predictions",
@@ -367,3 +394,66 @@ def test_gradcam_plus_plus_on_a_gap_net_has_a_closed_form(gap_model, digits):
     w = gap_model.get_layer("predictions").kernel.numpy()[:, 5]
     expected = np.maximum(w, 0) / (2 + activations.mean(axis=(1, 2)) * w)
     np.testing.assert_allclose(method.channel_weights(activations, grads), expected, rtol=1e-4)
+
+
+def test_cascading_randomization_reinitializes_every_trainable_weight(monkeypatch):
+    """Kernels of any name (a separable conv has two), BatchNorm's gamma and beta, biases."""
+    from cam_edu import gradcam
+
+    keras.utils.set_random_seed(12)
+    model = keras.Sequential(
+        [
+            keras.Input((10, 10, 1)),
+            keras.layers.Conv2D(4, 3, padding="same", name="conv"),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.ReLU(),
+            keras.layers.SeparableConv2D(6, 3, padding="same", activation="relu", name="sep"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, name="dense"),
+        ]
+    )
+    bn = model.get_layer("bn")  # trained-looking BatchNorm weights, none at its init value
+    for w, value in (
+        (bn.gamma, 1.7),
+        (bn.beta, 0.3),
+        (bn.moving_mean, 0.2),
+        (bn.moving_variance, 2),
+    ):
+        w.assign(np.full(w.shape, value, np.float32))
+    for name in ("conv", "sep", "dense"):
+        for w in model.get_layer(name).trainable_weights:
+            w.assign(w.numpy() + 0.1)
+    copies = []
+    real_clone = keras.models.clone_model
+
+    def clone(m, *args, **kwargs):
+        copies.append(real_clone(m, *args, **kwargs))
+        return copies[-1]
+
+    monkeypatch.setattr(gradcam.keras.models, "clone_model", clone)
+    x = np.random.default_rng(12).random((3, 10, 10, 1), dtype=np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    steps = cascading_randomization(model, x, layer="sep", seed=5)
+    assert [s.layer for s in steps] == ["none (trained)", "dense", "sep", "bn", "conv"]
+    assert steps[0].spearman == rank_correlation(steps[0].maps, steps[0].maps)
+    (copy,) = copies
+    for name in ("conv", "sep", "dense"):
+        layer, original = copy.get_layer(name), model.get_layer(name)
+        for w, w0 in zip(layer.trainable_weights, original.trainable_weights, strict=True):
+            if len(w.shape) >= 2:  # a kernel: a fresh Glorot-uniform draw
+                fan_in = int(np.prod(w.shape[:-1]))
+                fan_out = int(np.prod(w.shape[:-2])) * int(w.shape[-1])
+                limit = np.sqrt(6 / (fan_in + fan_out))
+                assert np.abs(w.numpy()).max() <= limit + 1e-6, (name, w.path)
+                assert not np.allclose(w.numpy(), w0.numpy()), (name, w.path)
+            else:  # a bias: zeros
+                np.testing.assert_array_equal(w.numpy(), 0.0, err_msg=f"{name} {w.path}")
+    sep = copy.get_layer("sep")
+    assert not np.allclose(sep.depthwise_kernel.numpy(), model.get_layer("sep").depthwise_kernel)
+    assert not np.allclose(sep.pointwise_kernel.numpy(), model.get_layer("sep").pointwise_kernel)
+    bn_copy = copy.get_layer("bn")
+    np.testing.assert_array_equal(bn_copy.gamma.numpy(), 1.0)
+    np.testing.assert_array_equal(bn_copy.beta.numpy(), 0.0)
+    np.testing.assert_array_equal(bn_copy.moving_mean.numpy(), np.float32(0.2))  # not trainable
+    for w0, w1 in zip(before, model.get_weights(), strict=True):  # the model is untouched
+        np.testing.assert_array_equal(w0, w1)

@@ -57,23 +57,31 @@ def test_offline_load_fails_fast_and_says_what_to_download(no_network):
     assert "allow_random=True" in message
 
 
+def test_random_fallback_is_announced(no_network, capsys):
+    model = imagenet.load_resnet50(allow_random=True)
+    assert not imagenet.is_pretrained(model) and model.name == imagenet.RANDOM_NAME
+    out = capsys.readouterr().out
+    assert "RANDOM WEIGHTS" in out and "MEAN NOTHING" in out
+
+
 @pytest.fixture(scope="module")
-def random_resnet():
-    return (
-        imagenet.load_resnet50(allow_random=True) if not imagenet.weights_path().exists() else None
-    )
+def resnet():
+    """ResNet50 with the ImageNet weights if they are cached, else the random fallback.
+
+    The identities below hold for any weights, so they run on whichever it is.
+    """
+    return imagenet.load_resnet50(allow_random=True)
 
 
-def test_random_fallback_is_announced_and_has_the_lectures_shapes(random_resnet, capsys):
-    if random_resnet is None:
-        pytest.skip("real ImageNet weights are cached here; the fallback is not used")
-    assert not imagenet.is_pretrained(random_resnet)
-    head = cam_head(random_resnet)
+def test_resnet50_has_the_lectures_shapes_and_the_cam_identity(resnet):
+    # real weights exactly when they are (now) in the Keras cache
+    assert imagenet.is_pretrained(resnet) == imagenet.weights_path().exists()
+    head = cam_head(resnet)
     assert head.feature_layer == "conv5_block3_out"
-    assert random_resnet.get_layer("conv5_block3_out").output.shape == (None, 7, 7, 2048)
+    assert resnet.get_layer("conv5_block3_out").output.shape == (None, 7, 7, 2048)
     assert head.kernel.shape == (2048, 1000) and head.bias.shape == (1000,)
     x = imagenet.preprocess(imagenet.load_photos(("chelsea",)))
-    cams, logits = compute_cam(random_resnet, x, class_index=281)
+    cams, logits = compute_cam(resnet, x, class_index=281)
     assert cams.shape == (1, 7, 7)
     np.testing.assert_allclose(cams.mean() + head.bias[281], logits[0, 281], rtol=1e-4, atol=1e-4)
 
@@ -94,16 +102,14 @@ def test_offline_env_attempts_no_download(monkeypatch, tmp_path):
     assert str(tmp_path / "models" / imagenet.WEIGHTS_FILE) in str(info.value)
 
 
-def test_grad_cam_on_resnet50_is_relu_cam_over_49(random_resnet):
+def test_grad_cam_on_resnet50_is_relu_cam_over_49(resnet):
     """ResNet50 ends conv5_block3_out -> avg_pool -> predictions, so Grad-CAM = ReLU(CAM)/49."""
-    if random_resnet is None:
-        pytest.skip("real ImageNet weights are cached here; the fallback is not used")
     from cam_edu.gradcam import grad_cam
 
-    names = [layer.name for layer in random_resnet.layers[-3:]]
+    names = [layer.name for layer in resnet.layers[-3:]]
     assert names == ["conv5_block3_out", "avg_pool", "predictions"]
     x = imagenet.preprocess(imagenet.load_photos(("coffee",)))
-    maps, logits = grad_cam(random_resnet, x, class_index=967)
-    cams, cam_logits = compute_cam(random_resnet, x, class_index=967)
+    maps, logits = grad_cam(resnet, x, class_index=967)
+    cams, cam_logits = compute_cam(resnet, x, class_index=967)
     np.testing.assert_allclose(maps, np.maximum(cams, 0) / 49, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(logits, cam_logits, rtol=1e-4, atol=1e-3)

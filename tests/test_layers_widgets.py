@@ -110,3 +110,111 @@ def test_gradcam_explorer_on_a_model_without_gap(digits):
     assert "Grad-CAM" in explorer.caption.value
     with pytest.raises(ValueError, match="has no global-pooling"):
         cam_explorer(model, digits)
+
+
+# --- a nested head: the softmax inside it is removed too -----------------------------------
+
+
+def _nested_head_model(kind: str) -> keras.Model:
+    """conv ('conv', outer or inside a functional base) -> a nested GAP -> Dense(5) head."""
+    keras.utils.set_random_seed(21)
+    if kind.startswith("functional-head"):
+        head_in = keras.Input((16, 16, 4))
+        z = keras.layers.Dense(5, name="head_dense")(
+            keras.layers.GlobalAveragePooling2D(name="head_gap")(head_in)
+        )
+        head = keras.Model(head_in, keras.layers.Activation("softmax")(z), name="head")
+    else:
+        head = keras.Sequential(
+            [
+                keras.layers.GlobalAveragePooling2D(name="head_gap"),
+                keras.layers.Dense(5, activation="softmax", name="head_dense"),
+            ],
+            name="head",
+        )
+    conv = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")
+    if kind.endswith("nested-base"):
+        base_in = keras.Input((16, 16, 1))
+        body = [keras.Model(base_in, conv(base_in), name="base")]
+    else:
+        body = [conv]
+    return keras.Sequential([keras.Input((16, 16, 1)), *body, head], name=f"nested_head_{kind}")
+
+
+NESTED_HEADS = ["sequential-head", "sequential-head-nested-base", "functional-head-nested-base"]
+
+
+@pytest.mark.parametrize("kind", NESTED_HEADS)
+def test_cut_model_strips_the_softmax_of_a_nested_head(kind):
+    from cam_edu.cam import cam_head
+    from cam_edu.gradcam import grad_cam
+
+    model = _nested_head_model(kind)
+    x = np.random.default_rng(3).random((4, 16, 16, 1), dtype=np.float32)
+    dense = model.get_layer("head").get_layer("head_dense")
+    kernel, bias = dense.kernel.numpy(), dense.bias.numpy()
+    conv = model.get_layer("base").get_layer("conv") if "base" in kind else model.get_layer("conv")
+    features = conv(x).numpy()  # (4, 16, 16, 4), computed without cam_edu
+    expected_logits = features.mean(axis=(1, 2)) @ kernel + bias  # plain Dense, no softmax
+    activation, logits = cut_model(model, "conv")(x)
+    np.testing.assert_allclose(activation, features, atol=1e-6)
+    np.testing.assert_allclose(logits, expected_logits, rtol=1e-5, atol=1e-6)
+    _, default_logits = cut_model(model)(x)  # layer=None: the same last 4-D layer
+    np.testing.assert_allclose(default_logits, expected_logits, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(np.asarray(logits).sum(axis=1), 1.0), "still probabilities"
+    probs = model.predict(x, verbose=0)
+    e = np.exp(expected_logits - expected_logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probs, e / e.sum(axis=1, keepdims=True), atol=1e-6)
+    # Grad-CAM of logits on conv -> GAP -> Dense is ReLU(CAM) / Z, CAM = features @ kernel[:, c]
+    for c in (0, 3):
+        maps, gc_logits = grad_cam(model, x, class_index=c, layer="conv")
+        cam = features @ kernel[:, c]
+        np.testing.assert_allclose(maps, np.maximum(cam, 0) / (16 * 16), rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(gc_logits, expected_logits, rtol=1e-5, atol=1e-6)
+    head = cam_head(model)
+    assert head.feature_layer == "conv" and head.dense_layer == "head_dense"
+    cams, cam_logits = compute_cam(model, x, class_index=2)
+    np.testing.assert_allclose(cams, features @ kernel[:, 2], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cam_logits, expected_logits, rtol=1e-5, atol=1e-6)
+
+
+def test_feeding_layer_follows_the_graph_not_the_layer_list():
+    """A nested base with two outputs lists 'aux' last, but 'feat' feeds the pooling layer."""
+    from cam_edu.layers import feeding_layer, walk_layers
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((16, 16, 1))
+    c1 = keras.layers.Conv2D(4, 3, padding="same", name="c1")(inp)
+    feat = keras.layers.Conv2D(4, 3, padding="same", name="feat")(c1)
+    aux = keras.layers.Conv2D(2, 3, padding="same", name="aux")(c1)
+    base = keras.Model(inp, [feat, aux], name="base")
+    outer_in = keras.Input((16, 16, 1))
+    f, _ = base(outer_in)
+    gap = keras.layers.GlobalAveragePooling2D(name="gap")
+    model = keras.Model(outer_in, keras.layers.Dense(3, name="dense")(gap(f)))
+    names = [la.name for la, _ in walk_layers(model)]
+    assert names[names.index("gap") - 1] == "aux"  # the layer listed before the pooling
+    assert feeding_layer(model, gap).name == "feat"
+    # across a nested head: the pooling layer is the head's first layer
+    nested = _nested_head_model("sequential-head-nested-base")
+    pool = nested.get_layer("head").get_layer("head_gap")
+    assert feeding_layer(nested, pool).name == "conv"
+    # a layer that is not on the path from the output: None
+    assert feeding_layer(model, keras.layers.Dense(2)) is None
+
+
+def test_find_layer_type_error_shows_the_value(gap_model):
+    with pytest.raises(TypeError, match=r"(?s)layer must be a layer name \(str\); got int 3\..*"):
+        find_layer(gap_model, 3)
+    with pytest.raises(TypeError, match=r"got Conv2D <Conv2D name=conv1.*\.name"):
+        find_layer(gap_model, gap_model.get_layer("conv1"))
+
+
+def test_cam_explorer_probabilities_of_a_sigmoid_head_are_the_models(digits):
+    from cam_edu.models import build_gap_cnn
+
+    model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=5)
+    explorer = cam_explorer(model, digits, class_names=["normal", "fault"])
+    p_fault = model.predict(digits, verbose=0)[:, 0]
+    np.testing.assert_allclose(explorer.probs[:, 1], p_fault, atol=1e-6)
+    np.testing.assert_allclose(explorer.probs.sum(axis=1), 1.0, atol=1e-12)

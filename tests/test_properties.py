@@ -15,7 +15,6 @@ from hypothesis.extra.numpy import arrays
 
 from cam_edu.cam import class_activation_map_loop, class_activation_maps, compute_cam
 from cam_edu.gap import global_average_pool, global_average_pool_loop
-from cam_edu.layers import cut_model
 from cam_edu.localize import bbox_from_cam, iou
 from cam_edu.viz import upsample
 
@@ -100,13 +99,18 @@ def test_cam_loop_equals_vectorized(fwb, data):
 @given(images=arrays(np.float32, (2, 28, 28, 1), elements=st.floats(0, 1, width=32)))
 def test_compute_cam_mean_plus_bias_is_the_models_logit(gap_model, images):
     """For the course's GAP CNN: cams.mean(axis=(1, 2)) + b[c] == logits[:, c], and the
-    logits are the model's own pre-softmax output."""
-    head_logits = cut_model(gap_model, "features")(images)[1].numpy()
-    for c in (0, 7):
+    softmax of those CAM means plus biases is the model's own output (its probabilities)."""
+    probs = np.asarray(gap_model(images, training=False), np.float64)
+    bias = np.asarray(gap_model.get_layer("predictions").bias)
+    from_cams = []
+    for c in range(10):
         cams, logits = compute_cam(gap_model, images, class_index=c)
-        bias = np.asarray(gap_model.get_layer("predictions").bias)
         np.testing.assert_allclose(cams.mean(axis=(1, 2)) + bias[c], logits[:, c], atol=1e-4)
-        np.testing.assert_allclose(logits, head_logits, atol=1e-4)
+        from_cams.append(cams.astype(np.float64).mean(axis=(1, 2)) + bias[c])
+    z = np.stack(from_cams, axis=1)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), probs, atol=1e-5)
+    np.testing.assert_allclose(z, logits, atol=1e-4)
 
 
 # --- bilinear upsampling ---------------------------------------------------------------------
