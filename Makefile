@@ -1,5 +1,7 @@
 # The course's two commands: `make lab` starts it, `make test` checks all of it.
 # Both create .venv with Python 3.11 (or python3) and install the course into it.
+# `make test` sets CAM_EDU_OFFLINE=1: the lessons then use the offline MNIST subset and
+# never download, so every checked notebook output is the same with or without a network.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -26,7 +28,7 @@ test: $(STAMP)
 	sh scripts/install_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	CAM_EDU_OFFLINE=1 $(BIN)/python -m pytest -q --durations=10 --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -36,111 +36,20 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 import cam_edu  # noqa: F401  (before TensorFlow: sets TF_CPP_MIN_LOG_LEVEL)
+from cam_edu.safe_io import atomic_write
+from cam_edu.timing import Timing, compare, time_call
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 COMMAND = ".venv/bin/python benchmarks/run_benchmarks.py"
 REDRAW_TARGET_MS = 50.0
-
-
-# ----------------------------------------------------------------------------- timing
-
-
-@dataclass
-class Timing:
-    """Seconds per call: the median and 90th percentile of ``samples``."""
-
-    median: float
-    p90: float
-    samples: list[float]
-    number: int
-
-    @property
-    def ms(self) -> float:
-        return 1e3 * self.median
-
-
-def _calibrate(fn: Callable[[], object], budget: float) -> int:
-    """How many calls make one sample last about ``budget`` seconds (at least 1)."""
-    t0 = time.perf_counter()
-    fn()
-    elapsed = time.perf_counter() - t0
-    return max(1, int(budget / max(elapsed, 1e-7)))
-
-
-def _timing(samples: list[float], number: int) -> Timing:
-    arr = np.asarray(samples)
-    return Timing(float(np.median(arr)), float(np.percentile(arr, 90)), samples, number)
-
-
-def time_call(
-    fn: Callable[[], object], repeat: int = 7, warmup: int = 1, budget: float = 0.02
-) -> Timing:
-    """Median seconds per call of ``fn`` over ``repeat`` samples, after ``warmup`` calls.
-
-    Fast functions are called several times per sample so that one sample lasts about
-    ``budget`` seconds.
-
-    >>> time_call(lambda: sum(range(100)), repeat=3).median > 0
-    True
-    """
-    for _ in range(warmup):
-        fn()
-    number = _calibrate(fn, budget)
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - t0) / number)
-    return _timing(samples, number)
-
-
-def compare(
-    baseline: Callable[[], object],
-    candidate: Callable[[], object],
-    repeat: int = 7,
-    warmup: int = 1,
-    budget: float = 0.02,
-    max_seconds: float = 12.0,
-) -> tuple[Timing, Timing]:
-    """Time two functions alternately (A, B, A, B, ...) so that both see the same machine.
-
-    The last warm-up call of each calibrates how many calls make one sample last about
-    ``budget`` seconds. Slow pairs get fewer samples (at least 3) so that the timed
-    samples take about ``max_seconds``. Returns the two :class:`Timing` s;
-    ``ratio = baseline.median / candidate.median``.
-
-    >>> a, b = compare(lambda: sum(range(10_000)), lambda: 1, repeat=3)
-    >>> a.median > b.median
-    True
-    """
-    elapsed = []
-    for fn in (baseline, candidate):
-        for _ in range(max(1, warmup)):
-            t0 = time.perf_counter()
-            fn()
-            t = time.perf_counter() - t0
-        elapsed.append(max(t, 1e-7))
-    n_a, n_b = (max(1, int(budget / t)) for t in elapsed)
-    per_round = n_a * elapsed[0] + n_b * elapsed[1]
-    repeat = max(min(repeat, 3), min(repeat, int(max_seconds / per_round)))
-    samples_a, samples_b = [], []
-    for _ in range(repeat):
-        for fn, n, out in ((baseline, n_a, samples_a), (candidate, n_b, samples_b)):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            out.append((time.perf_counter() - t0) / n)
-    return _timing(samples_a, n_a), _timing(samples_b, n_b)
 
 
 @dataclass
@@ -801,7 +710,10 @@ def text_table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    """Two panels: the ratios (log scale) and the explorer's redraw latencies."""
+    """Two panels: the ratios (log scale) and the explorer's redraw latencies.
+
+    The PNG is rendered in memory and written atomically: a reader never sees half a file.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -839,8 +751,10 @@ def plot(results: dict, path: Path) -> None:
     fig.suptitle(
         f"cam_edu benchmarks, {m['cpu_count']} CPU cores, TF {m['tensorflow']}, {m['date'][:10]}"
     )
-    fig.savefig(path, dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
+    atomic_write(path, buffer.getvalue())
 
 
 def update_readme(readme: Path, section: str) -> None:
@@ -857,10 +771,7 @@ def update_readme(readme: Path, section: str) -> None:
         )
     head, rest = text.split(START)
     _, tail = rest.split(END)
-    new = f"{head}{START}\n{section.strip()}\n{END}{tail}"
-    tmp = readme.with_name(f".{readme.name}.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, readme)
+    atomic_write(readme, f"{head}{START}\n{section.strip()}\n{END}{tail}")
 
 
 def main(argv=None) -> int:
@@ -879,7 +790,7 @@ def main(argv=None) -> int:
     results = run(config)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path, png_path = args.out / "results.json", args.out / "results.png"
-    json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(json_path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     plot(results, png_path)
     print()
     print(text_table(results))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -69,10 +70,14 @@ def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
     return int(ys.start), int(xs.start), int(ys.stop), int(xs.stop)
 
 
-def as_box(box, name: str = "box", image_shape=None) -> tuple[int, int, int, int]:
+def as_box(box, name: str = "box", image_shape=None) -> tuple[float, float, float, float]:
     """Check a box ``(y0, x0, y1, x1)`` with ``y0 < y1`` and ``x0 < x1``.
 
-    If ``image_shape`` ``(H, W)`` is given, the box must lie inside it.
+    If ``image_shape`` ``(H, W)`` is given, the box must lie inside it. Returns the four
+    coordinates as floats.
+
+    >>> as_box((1, 2, 3, 4))
+    (1.0, 2.0, 3.0, 4.0)
     """
     if isinstance(box, str | bytes) or not hasattr(box, "__len__"):
         raise TypeError(f"{name} must be 4 numbers (y0, x0, y1, x1); got {box!r}.")
@@ -111,3 +116,76 @@ def iou(box_a, box_b) -> float:
     inter = inter_h * inter_w
     union = (ay1 - ay0) * (ax1 - ax0) + (by1 - by0) * (bx1 - bx0) - inter
     return inter / union
+
+
+def box_area(box) -> float:
+    """Area in pixels of a box ``(y0, x0, y1, x1)`` with exclusive ends.
+
+    >>> box_area((2, 3, 5, 8))
+    15.0
+    """
+    y0, x0, y1, x1 = as_box(box)
+    return (y1 - y0) * (x1 - x0)
+
+
+class BoxScore(NamedTuple):
+    """How well the boxes of a batch of heatmaps match the true boxes.
+
+    Attributes:
+        accuracy: fraction of images whose box has IoU >= ``min_iou`` with the truth
+            (the CAM paper's localization criterion, with ``min_iou = 0.5``).
+        mean_iou: mean IoU over all images (0 where a map has no positive value).
+        mean_area: mean area in pixels of the boxes that exist.
+        boxes: the predicted boxes, ``None`` where a map has no positive value.
+    """
+
+    accuracy: float
+    mean_iou: float
+    mean_area: float
+    boxes: list
+
+
+def box_accuracy(heatmaps, true_boxes, threshold: float = 0.2, min_iou: float = 0.5) -> BoxScore:
+    """Box every heatmap with :func:`bbox_from_cam` and score it against the true box.
+
+    Args:
+        heatmaps: ``(N, H, W)`` maps at image resolution (upsample them first).
+        true_boxes: ``(N, 4)`` boxes ``(y0, x0, y1, x1)``, exclusive ends.
+        threshold: fraction of each map's maximum that defines its region.
+        min_iou: a box counts as correct when its IoU with the truth is at least this.
+
+    Returns:
+        a :class:`BoxScore`. A map with no positive value has no box and counts as a
+        miss with IoU 0 (e.g. a Grad-CAM that is all zero after its ReLU).
+
+    >>> maps = np.zeros((2, 10, 10)); maps[0, 2:5, 3:8] = 1.0
+    >>> box_accuracy(maps, [(2, 3, 5, 8), (0, 0, 4, 4)]).accuracy
+    0.5
+    """
+    maps = as_heatmap(heatmaps, "heatmaps", allow_batch=True)
+    if maps.ndim != 3:
+        raise ValueError(
+            f"heatmaps must be a batch (N, H, W); got shape {maps.shape}. For one map use "
+            "heatmaps[None]."
+        )
+    truths = list(true_boxes)
+    if len(truths) != len(maps):
+        raise ValueError(
+            f"got {len(maps)} heatmaps but {len(truths)} true_boxes; pass one box per map."
+        )
+    if not 0.0 < float(min_iou) <= 1.0:
+        raise ValueError(f"min_iou must lie in (0, 1]; got {min_iou!r}. The CAM paper uses 0.5.")
+    scores, boxes = [], []
+    for i, (m, truth) in enumerate(zip(maps, truths, strict=True)):
+        as_box(truth, f"true_boxes[{i}]", image_shape=m.shape)
+        box = bbox_from_cam(m, threshold) if m.max() > 0 else None
+        boxes.append(box)
+        scores.append(0.0 if box is None else iou(box, truth))
+    scores = np.asarray(scores)
+    areas = [box_area(b) for b in boxes if b is not None]
+    return BoxScore(
+        float(np.mean(scores >= min_iou)),
+        float(scores.mean()),
+        float(np.mean(areas)) if areas else float("nan"),
+        boxes,
+    )

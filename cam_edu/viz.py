@@ -3,8 +3,8 @@
 >>> import numpy as np
 >>> upsample(np.eye(7), (28, 28)).shape
 (28, 28)
->>> normalize(np.full((3, 3), 5.0)).max()
-0.0
+>>> normalize(np.array([[1.0, 3.0], [2.0, 5.0]])).tolist()
+[[0.0, 0.5], [0.25, 1.0]]
 """
 
 from __future__ import annotations
@@ -127,8 +127,10 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", method: str =
     """
     rgb = as_display_image(image)
     m = as_heatmap(heatmap)
+    if not isinstance(alpha, int | float | np.floating | np.integer) or isinstance(alpha, bool):
+        raise TypeError(f"alpha must be a number in [0, 1] (the heatmap's opacity); got {alpha!r}.")
     if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1]; got {alpha}.")
+        raise ValueError(f"alpha must lie in [0, 1] (the heatmap's opacity); got {alpha}.")
     if cmap not in mpl.colormaps:
         raise ValueError(f"cmap {cmap!r} is not a matplotlib colormap; try 'jet' or 'viridis'.")
     if m.shape != rgb.shape[:2]:
@@ -176,7 +178,11 @@ def plot_cam_grid(
     """A grid of overlays: ``images`` ``(N, H, W[, ch])`` with ``heatmaps`` ``(N, h, w)``.
 
     A shared colorbar explains the colors (each map is min-max normalized, so
-    0 is the map's minimum and 1 its maximum). Returns the matplotlib figure.
+    0 is the map's minimum and 1 its maximum). A constant map (for instance a
+    Grad-CAM that is all zero after its ReLU) carries no location: it is drawn as
+    zeros and its title says "constant map", without a warning per panel.
+    ``titles`` and ``boxes`` (``None`` entries allowed) need one entry per image.
+    Returns the matplotlib figure.
 
     >>> fig = plot_cam_grid(np.zeros((2, 28, 28)), np.random.rand(2, 7, 7))  # doctest: +SKIP
     """
@@ -185,6 +191,11 @@ def plot_cam_grid(
     n = len(images)
     if len(heatmaps) != n:
         raise ValueError(f"got {n} images but {len(heatmaps)} heatmaps; pass one map per image.")
+    for name, values in (("titles", titles), ("boxes", boxes)):
+        if values is not None and len(values) != n:
+            raise ValueError(
+                f"got {n} images but {len(values)} {name}; pass one per image (None for none)."
+            )
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(
@@ -199,7 +210,13 @@ def plot_cam_grid(
             ax.axis("off")
             continue
         box = None if boxes is None else boxes[i]
-        show_cam(ax, images[i], heatmaps[i], "" if titles is None else titles[i], alpha, cmap, box)
+        title = "" if titles is None else titles[i]
+        m = as_heatmap(heatmaps[i], f"heatmaps[{i}]")
+        if m.min() == m.max():
+            title = f"{title}\n(constant map: {float(m.max()):g})".lstrip()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*constant.*", category=UserWarning)
+            show_cam(ax, images[i], m, title, alpha, cmap, box)
     mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=cmap)
     fig.colorbar(mappable, ax=axes, shrink=0.8, label="CAM, min-max normalized per map")
     if suptitle:
