@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cam_edu.localize import bbox_from_cam, iou
+from cam_edu.localize import bbox_from_cam, box_accuracy, box_area, iou
 from cam_edu.viz import normalize, overlay, plot_cam_grid, upsample
 
 
@@ -124,3 +124,25 @@ def test_iou_known_values():
 def test_iou_rejects_flipped_boxes():
     with pytest.raises(ValueError, match="y0 < y1"):
         iou((5, 0, 2, 2), (0, 0, 1, 1))
+
+
+def test_box_accuracy_on_blobs_with_known_boxes():
+    """Three maps: an exact hit, a box that overlaps the truth by IoU 1/3, and no evidence."""
+    maps = np.zeros((3, 20, 20), np.float32)
+    maps[0, 2:6, 3:9] = 1.0  # box (2, 3, 6, 9), area 24
+    maps[1, 10:14, 10:16] = 1.0  # box (10, 10, 14, 16)
+    maps[2] = -1.0  # all negative: no box
+    truths = [(2, 3, 6, 9), (10, 13, 14, 19), (0, 0, 5, 5)]
+    score = box_accuracy(maps, truths)
+    assert score.boxes == [(2, 3, 6, 9), (10, 10, 14, 16), None]
+    assert score.accuracy == pytest.approx(1 / 3)
+    assert score.mean_iou == pytest.approx((1.0 + iou((10, 10, 14, 16), truths[1]) + 0.0) / 3)
+    assert iou((10, 10, 14, 16), truths[1]) == pytest.approx(12 / 36)
+    assert score.mean_area == pytest.approx(24.0)  # the missing box is left out of the area
+    assert box_accuracy(maps, truths, min_iou=0.3).accuracy == pytest.approx(2 / 3)
+
+
+def test_box_area():
+    assert box_area((2, 3, 6, 9)) == 24.0
+    with pytest.raises(ValueError, match="empty or flipped"):
+        box_area((5, 5, 5, 9))
