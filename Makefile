@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
+# Jupyter refuses to start as root (containers, cloud machines) without --allow-root.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 test: $(STAMP)
 	sh scripts/install_chromium.sh
