@@ -1,7 +1,7 @@
 """Models of the course: the small GAP CNN of the MNIST lessons, and seeded training.
 
->>> model = build_gap_cnn()  # doctest: +SKIP
->>> model.get_layer("features").output.shape  # doctest: +SKIP
+>>> model = build_gap_cnn()
+>>> model.get_layer("features").output.shape
 (None, 7, 7, 64)
 """
 

@@ -5,8 +5,16 @@ The model runs once, when the explorer is built. For CAM the feature maps
 ``(H*W, K) @ (K,)`` product and a redraw. For Grad-CAM each (image, class) map is
 computed once on first view and cached.
 
->>> explorer = cam_explorer(model, x_test[:20], y_test[:20])  # doctest: +SKIP
->>> explorer  # displays the controls and the picture  # doctest: +SKIP
+>>> import numpy as np
+>>> from cam_edu.models import build_gap_cnn
+>>> explorer = cam_explorer(build_gap_cnn(), np.zeros((3, 28, 28, 1), "float32"))
+>>> explorer.heatmap.shape  # the current map at feature resolution
+(7, 7)
+>>> explorer.klass.value = 4  # what a student's click does: a matmul and a redraw
+>>> explorer.class_index
+4
+
+In a notebook, make the explorer the last line of a cell to display it.
 """
 
 from __future__ import annotations
