@@ -141,6 +141,25 @@ def _dense_activation(layer) -> str | None:
     return None
 
 
+def outputs_logits(model: keras.Model) -> bool:
+    """Whether ``model``'s output is logits: it does not end in a softmax or a sigmoid.
+
+    Looks at the last layer, inside a nested last model too: a ``Softmax`` layer, an
+    ``Activation("softmax" or "sigmoid")`` or a Dense layer with one of those
+    activations squashes its input; anything else (``activation=None``, ``"linear"``,
+    ``"relu"``) leaves logits.
+
+    >>> outputs_logits(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+    True
+    >>> outputs_logits(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, "sigmoid")]))
+    False
+    """
+    layer = require_model(model).layers[-1]
+    while isinstance(layer, keras.Model) and layer.layers:
+        layer = layer.layers[-1]
+    return not _is_squashing(layer) and _dense_activation(layer) not in ("softmax", "sigmoid")
+
+
 def _is_linear_chain(model: keras.Model) -> bool:
     if isinstance(model, keras.Sequential):
         return True

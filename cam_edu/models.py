@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cam_edu.layers import outputs_logits
+
 
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, numpy and TensorFlow, and make TensorFlow's kernels deterministic."""
@@ -39,26 +41,6 @@ def _conv_stack(input_shape, filters, pool_sizes=((2, 2), (2, 2))) -> list:
         keras.layers.MaxPooling2D(pool_sizes[1], name="pool2"),
         keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="features"),
     ]
-
-
-def output_activation(model: keras.Model) -> str | None:
-    """The name of the activation that ends ``model`` (``"softmax"``, ``"sigmoid"``,
-    ``"linear"``, ...), looking into a nested last layer; ``None`` if there is none.
-
-    >>> output_activation(build_gap_cnn(num_classes=1, activation=None))  # doctest: +SKIP
-    'linear'
-    """
-    layer = model.layers[-1]
-    while isinstance(layer, keras.Model) and layer.layers:
-        layer = layer.layers[-1]
-    if isinstance(layer, keras.layers.Softmax):
-        return "softmax"
-    return getattr(getattr(layer, "activation", None), "__name__", None)
-
-
-def _outputs_logits(model: keras.Model) -> bool:
-    """Whether the model's outputs are logits, i.e. it does not end in softmax or sigmoid."""
-    return output_activation(model) not in ("softmax", "sigmoid")
 
 
 def build_gap_cnn(
@@ -133,7 +115,7 @@ def train(
     """
     seed_everything(seed)
     binary = model.outputs[0].shape[-1] == 1
-    from_logits = _outputs_logits(model)
+    from_logits = outputs_logits(model)
     if binary:
         loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
         threshold = 0.0 if from_logits else 0.5  # z > 0 is sigmoid(z) > 0.5
@@ -215,7 +197,7 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
     """
     scores = model.predict(x, batch_size=batch_size, verbose=0)
     if scores.shape[1] == 1:
-        threshold = 0.0 if _outputs_logits(model) else 0.5
+        threshold = 0.0 if outputs_logits(model) else 0.5
         predicted = (scores[:, 0] > threshold).astype(int)
     else:
         predicted = scores.argmax(1)
