@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 import cam_edu  # noqa: F401  (before TensorFlow: sets TF_CPP_MIN_LOG_LEVEL)
-from cam_edu.safe_io import atomic_write
+from cam_edu.exercises.safe_io import atomic_write
 from cam_edu.timing import Timing, compare, time_call
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -491,14 +491,14 @@ def _quietly(fn, *args, **kwargs):
 
 def mnist_setup(config: Config):
     """The MNIST GAP CNN of lessons 1-3 and test digits ``(N, 28, 28, 1)``."""
-    from cam_edu.models import build_gap_cnn, mnist_gap_cnn, seed_everything
+    from cam_edu.course.models import build_gap_cnn, mnist_gap_cnn, seed_everything
 
     seed_everything(0)
     if not config.trained_mnist:
         rng = np.random.default_rng(0)
         x = rng.random((config.explorer_images, 28, 28, 1), dtype=np.float32)
         return build_gap_cnn(seed=0), x, None, "untrained GAP CNN, random images (--tiny)"
-    from cam_edu.data import load_mnist
+    from cam_edu.course.data import load_mnist
 
     data, printed = _quietly(load_mnist)
     model, _ = _quietly(mnist_gap_cnn, data)
@@ -508,7 +508,7 @@ def mnist_setup(config: Config):
 
 def resnet_setup(config: Config):
     """ResNet50 (ImageNet weights if cached, else random) and preprocessed photos."""
-    from cam_edu.imagenet import is_pretrained, load_photos, load_resnet50, preprocess
+    from cam_edu.course.imagenet import is_pretrained, load_photos, load_resnet50, preprocess
 
     model, _ = _quietly(load_resnet50, allow_random=True)
     photos = load_photos()

@@ -8,8 +8,8 @@ The notebooks teach; this package computes. Modules, one job each:
 - :mod:`cam_edu.layers`    -- finding layers (also inside nested models) and cutting models
 - :mod:`cam_edu.viz`       -- upsampling, normalization, overlays and plots
 - :mod:`cam_edu.localize`  -- boxes from heatmaps (20 % of max rule) and IoU
-- :mod:`cam_edu.data`      -- MNIST (online and an honest offline path)
-- :mod:`cam_edu.models`    -- the small GAP CNN and a seeded training helper
+- :mod:`cam_edu.course.data`      -- MNIST (online and an honest offline path)
+- :mod:`cam_edu.course.models`    -- the small GAP CNN and a seeded training helper
 - :mod:`cam_edu.widgets`   -- the interactive CAM explorer
 """
 

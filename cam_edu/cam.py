@@ -316,7 +316,8 @@ def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndar
             f"{name} has integer dtype {dtype} (values {arr.min():g}..{arr.max():g}), but model "
             f"{model.name!r} takes {model_dtype} inputs and does not rescale them; expected "
             f"float images as in training (the course's models: [0, 1]). Convert with "
-            f"{name}.astype('float32') / 255 (for ResNet50: cam_edu.imagenet.preprocess({name}))."
+            f"{name}.astype('float32') / 255 (for ResNet50: "
+            f"cam_edu.course.imagenet.preprocess({name}))."
         )
     if rescales and np.issubdtype(dtype, np.floating) and 0 < arr.max() <= 1.0:
         raise ValueError(

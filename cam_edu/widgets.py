@@ -6,7 +6,7 @@ The model runs once, when the explorer is built. For CAM the feature maps
 computed once on first view and cached.
 
 >>> import numpy as np
->>> from cam_edu.models import build_gap_cnn
+>>> from cam_edu.course.models import build_gap_cnn
 >>> explorer = cam_explorer(build_gap_cnn(), np.zeros((3, 28, 28, 1), "float32"))
 >>> explorer.heatmap.shape  # the current map at feature resolution
 (7, 7)

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/make_readme_figures.py --lab        # + JupyterLab screenshot
 
 Figures (the MNIST GAP CNN of lessons 1-3, trained once and cached by
-``cam_edu.models.mnist_gap_cnn``; without a network the data is the offline subset of
+``cam_edu.course.models.mnist_gap_cnn``; without a network the data is the offline subset of
 5,000 real MNIST digits, and the script prints which):
 
 - ``explorer.png`` -- the picture the explorer widget shows (``cam_explorer(...).picture``)
@@ -35,8 +35,8 @@ OUT = ROOT / "docs" / "images"
 
 def mnist_model_and_digits(n: int = 200):
     """The lessons' MNIST GAP CNN and the first ``n`` test digits, as in notebook 03."""
-    from cam_edu.data import load_mnist
-    from cam_edu.models import mnist_gap_cnn, seed_everything
+    from cam_edu.course.data import load_mnist
+    from cam_edu.course.models import mnist_gap_cnn, seed_everything
 
     seed_everything(0)
     data = load_mnist()

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from cam_edu.models import build_gap_cnn
+from cam_edu.course.models import build_gap_cnn
 
 
 @pytest.fixture(scope="session")

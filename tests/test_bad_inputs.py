@@ -25,7 +25,8 @@ import pytest
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from cam_edu import cam, data, gap, gradcam, layers, localize, viz, widgets
+from cam_edu import cam, gap, gradcam, layers, localize, viz, widgets
+from cam_edu.course import data
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
 BEGIN, END = "<!-- BEGIN CASES (generated) -->", "<!-- END CASES -->"
@@ -360,7 +361,7 @@ def _optional_cases() -> list[Case]:
     cases = []
     # fmt: off
     try:
-        from cam_edu import cantilever
+        from cam_edu.course import cantilever
     except ImportError:
         cantilever = None
     if cantilever is not None:
@@ -382,7 +383,7 @@ def _optional_cases() -> list[Case]:
                  "n", "positive int", "got 0"),
         ]
     try:
-        from cam_edu import safe_io
+        from cam_edu.exercises import safe_io
     except ImportError:
         safe_io = None
     if safe_io is not None:
@@ -412,7 +413,7 @@ def _optional_cases() -> list[Case]:
                  "a solution cell", "valid Python", "invalid syntax"),
         ]
     try:
-        from cam_edu import imagenet
+        from cam_edu.course import imagenet
     except ImportError:
         imagenet = None
     if imagenet is not None:
@@ -631,7 +632,7 @@ def test_gradcam_takes_gradients_of_the_logits_not_the_probabilities(kind):
 
 
 if __name__ == "__main__":  # regenerate the table in docs/bad_inputs.md
-    from cam_edu.safe_io import atomic_write
+    from cam_edu.exercises.safe_io import atomic_write
 
     atomic_write(DOC, _doc_with_table(DOC.read_text(encoding="utf-8")))
     print(f"wrote {len(CASES)} cases to {DOC}", file=sys.stderr)

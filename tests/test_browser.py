@@ -308,8 +308,8 @@ def _sha256(path: Path) -> str:
 
 
 PREPARE = """
-from cam_edu.data import load_mnist
-from cam_edu.models import mnist_gap_cnn, seed_everything
+from cam_edu.course.data import load_mnist
+from cam_edu.course.models import mnist_gap_cnn, seed_everything
 
 seed_everything(0)
 mnist_gap_cnn(load_mnist())

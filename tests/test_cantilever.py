@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cam_edu.cantilever import (
+from cam_edu.course.cantilever import (
     BETA_L,
     Beam,
     Camera,
@@ -301,7 +301,7 @@ def test_camera_accepts_a_valid_geometry():
 
 
 def test_render_is_the_normalized_strain_magnitude():
-    from cam_edu.cantilever import render
+    from cam_edu.course.cantilever import render
 
     kappa = np.array([[2.0, -4.0], [0.0, 1.0]])
     np.testing.assert_allclose(render(kappa), np.abs(kappa) / 4.0)
@@ -309,8 +309,8 @@ def test_render_is_the_normalized_strain_magnitude():
 
 
 def test_beam_cnn_shares_the_lessons_conv_body_but_keeps_the_beam_axis():
-    from cam_edu.cantilever import build_beam_cnn
-    from cam_edu.models import build_gap_cnn
+    from cam_edu.course.cantilever import build_beam_cnn
+    from cam_edu.course.models import build_gap_cnn
 
     beam, gap = build_beam_cnn(), build_gap_cnn(input_shape=(32, 64, 1), seed=0)
     names = [la.name for la in beam.layers]

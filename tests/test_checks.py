@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, ndimage
 
-from cam_edu import checks
+from cam_edu.exercises import checks
 
 
 def run(check, *fns):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cam_edu.data import load_mnist, load_mnist_offline
-from cam_edu.models import build_gap_cnn
+from cam_edu.course.data import load_mnist, load_mnist_offline
+from cam_edu.course.models import build_gap_cnn
 
 
 def test_offline_subset_is_real_shuffled_and_announced(capsys):
@@ -52,8 +52,8 @@ def _bce_from_logits(z, y):
 def test_train_uses_from_logits_for_a_linear_binary_head():
     import keras
 
+    from cam_edu.course.models import train
     from cam_edu.layers import outputs_logits
-    from cam_edu.models import train
 
     rng = np.random.default_rng(1)
     x = rng.random((32, 28, 28, 1), dtype=np.float32)
@@ -74,7 +74,7 @@ def test_train_uses_from_logits_for_a_linear_binary_head():
 def test_train_picks_from_logits_for_a_multiclass_head(activation, from_logits):
     import keras
 
-    from cam_edu.models import train
+    from cam_edu.course.models import train
 
     rng = np.random.default_rng(2)
     x = rng.random((16, 28, 28, 1), dtype=np.float32)
@@ -95,7 +95,7 @@ def test_train_picks_from_logits_for_a_multiclass_head(activation, from_logits):
 def test_accuracy_thresholds_a_one_unit_head_where_the_classes_meet(activation):
     """Logits meet at 0, sigmoid probabilities at 0.5: a bias of 0.3 predicts class 1 for a
     linear head (0.3 > 0), and for a sigmoid head too (sigmoid(0.3) = 0.57 > 0.5)."""
-    from cam_edu.models import accuracy
+    from cam_edu.course.models import accuracy
 
     model = build_gap_cnn(num_classes=1, activation=activation, filters=(4, 4, 8), seed=3)
     dense = model.get_layer("predictions")
@@ -110,7 +110,7 @@ def test_accuracy_thresholds_a_one_unit_head_where_the_classes_meet(activation):
 def test_offline_requested_and_socket_timeout(monkeypatch):
     import socket
 
-    from cam_edu.data import OFFLINE_ENV, offline_requested, socket_timeout
+    from cam_edu.course.data import OFFLINE_ENV, offline_requested, socket_timeout
 
     for value, expected in (("", False), ("0", False), ("1", True), ("yes", True)):
         monkeypatch.setenv(OFFLINE_ENV, value)

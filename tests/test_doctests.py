@@ -9,7 +9,11 @@ import pytest
 
 import cam_edu
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(cam_edu.__path__, "cam_edu."))
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(cam_edu.__path__, "cam_edu.")
+    if not m.name.endswith("__main__")
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

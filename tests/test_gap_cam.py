@@ -125,7 +125,7 @@ def test_compute_cam_defaults_to_the_predicted_class(gap_model, digits):
 
 def test_identity_on_a_trained_model():
     """A few steps of training move the weights away from their init; the identity still holds."""
-    from cam_edu.models import build_gap_cnn, train
+    from cam_edu.course.models import build_gap_cnn, train
 
     rng = np.random.default_rng(3)
     x = rng.random((64, 28, 28, 1)).astype(np.float32)
@@ -158,7 +158,7 @@ def test_cam_head_in_nested_models(nested_model, digits):
 
 
 def test_binary_sigmoid_head_is_expanded_to_two_classes():
-    from cam_edu.models import build_gap_cnn
+    from cam_edu.course.models import build_gap_cnn
 
     model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=5)
     x = RNG.random((4, 28, 28, 1)).astype(np.float32)
@@ -216,7 +216,7 @@ def test_a_nonlinear_layer_between_pooling_and_dense_is_refused():
 
 def test_class_probabilities_of_a_sigmoid_head_are_the_models_not_a_softmax():
     from cam_edu.cam import class_probabilities, softmax
-    from cam_edu.models import build_gap_cnn
+    from cam_edu.course.models import build_gap_cnn
 
     model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=2)
     dense = model.get_layer("predictions")

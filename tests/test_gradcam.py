@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from cam_edu.cam import cam_head, compute_cam
-from cam_edu.data import digits_on_canvas
+from cam_edu.course.data import digits_on_canvas
 from cam_edu.gradcam import (
     GradCAM,
     GradCAMPlusPlus,
@@ -367,7 +367,7 @@ def test_digits_on_canvas_rejects_bad_input():
 
 
 def test_binary_sigmoid_head_has_two_classes_like_cam(digits):
-    from cam_edu.models import build_gap_cnn
+    from cam_edu.course.models import build_gap_cnn
     from cam_edu.widgets import cam_explorer
 
     model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=9)

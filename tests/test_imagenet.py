@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from keras.src.backend import config as keras_config
 
-from cam_edu import imagenet
 from cam_edu.cam import cam_head, compute_cam
+from cam_edu.course import imagenet
 
 
 def test_class_names_are_the_1000_imagenet_classes_in_keras_order():

@@ -97,8 +97,8 @@ def test_explorer_rejects_bad_arguments(gap_model, digits):
 
 
 def test_gradcam_explorer_on_a_model_without_gap(digits):
+    from cam_edu.course.models import build_flatten_cnn
     from cam_edu.gradcam import grad_cam
-    from cam_edu.models import build_flatten_cnn
 
     model = build_flatten_cnn(filters=(4, 8, 8), seed=4)
     explorer = cam_explorer(model, digits, method="gradcam", layer="conv2")
@@ -211,7 +211,7 @@ def test_find_layer_type_error_shows_the_value(gap_model):
 
 
 def test_cam_explorer_probabilities_of_a_sigmoid_head_are_the_models(digits):
-    from cam_edu.models import build_gap_cnn
+    from cam_edu.course.models import build_gap_cnn
 
     model = build_gap_cnn(num_classes=1, activation="sigmoid", filters=(4, 4, 6), seed=5)
     explorer = cam_explorer(model, digits, class_names=["normal", "fault"])

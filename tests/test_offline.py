@@ -8,7 +8,7 @@ machine's own network. Functions that need no download work with it disabled.
 
 Files: every writer in ``cam_edu`` other than the exercise builder (tested in
 ``test_exercises.py``) writes atomically and never overwrites a file somebody else
-wrote: the trained-model cache of :func:`cam_edu.models.mnist_gap_cnn`, and the
+wrote: the trained-model cache of :func:`cam_edu.course.models.mnist_gap_cnn`, and the
 README section writer of ``benchmarks/run_benchmarks.py``.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from keras.src.backend import config as keras_config
 
-from cam_edu import cantilever, data, imagenet, models
+from cam_edu.course import cantilever, data, imagenet, models
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_FAIL_S = 10.0

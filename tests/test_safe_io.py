@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from cam_edu import safe_io
-from cam_edu.safe_io import atomic_write, sha256, write_protected
+from cam_edu.exercises import safe_io
+from cam_edu.exercises.safe_io import atomic_write, sha256, write_protected
 
 
 def test_atomic_write_creates_and_replaces(tmp_path):

@@ -30,7 +30,7 @@ def _conv_stack(input_shape, filters, pool_sizes=((2, 2), (2, 2))) -> list:
     """conv1 -> pool1 -> conv2 -> pool2 -> features: the lessons' convolutional body.
 
     ``pool_sizes`` are the (rows, columns) pool sizes of ``pool1`` and ``pool2``; the
-    beam CNN of :mod:`cam_edu.cantilever` keeps resolution along the beam with
+    beam CNN (:func:`build_beam_cnn`) keeps resolution along the beam with
     ``((2, 2), (2, 1))``.
     """
     return [
@@ -51,6 +51,7 @@ def build_gap_cnn(
     activation: str = "softmax",
     seed: int = 0,
     name: str = "gap_cnn",
+    pool_sizes: tuple = ((2, 2), (2, 2)),
 ) -> keras.Model:
     """conv -> pool -> conv -> pool -> conv (``features``) -> global pool -> Dense.
 
@@ -65,6 +66,8 @@ def build_gap_cnn(
         pooling: ``"avg"`` (GAP, for CAM) or ``"max"`` (GMP, the CAM paper's contrast).
         activation: activation of the Dense layer (``"softmax"``, ``"sigmoid"``, ``None``).
         seed: seed of the weight initialization.
+        name: the model's name.
+        pool_sizes: ``(rows, columns)`` of the two max-pooling layers.
     """
     if pooling not in ("avg", "max"):
         raise ValueError(f"pooling must be 'avg' or 'max'; got {pooling!r}.")
@@ -76,11 +79,35 @@ def build_gap_cnn(
     )
     return keras.Sequential(
         [
-            *_conv_stack(input_shape, filters),
+            *_conv_stack(input_shape, filters, pool_sizes),
             pool_layer,
             keras.layers.Dense(num_classes, activation=activation, name="predictions"),
         ],
         name=name,
+    )
+
+
+def build_beam_cnn(
+    input_shape: tuple[int, int, int] = (32, 64, 1),
+    filters: tuple[int, int, int] = (16, 32, 64),
+    num_classes: int = 1,
+    activation: str = "sigmoid",
+    seed: int = 0,
+    name: str = "beam_cnn",
+) -> keras.Model:
+    """The GAP CNN of the cantilever lesson: :func:`build_gap_cnn` that keeps resolution
+    along the beam.
+
+    The second pooling halves only the time axis, so the ``features`` layer is
+    ``(N, H/4, W/2, K)``: for ``32 x 64`` images, ``8 x 32`` cells, one cell per 1/32
+    of the beam. Default head: one weight vector and a sigmoid (``num_classes=1``),
+    the lecture's binary form; use ``num_classes=2, activation="softmax"`` for two.
+
+    >>> build_beam_cnn().get_layer("features").output.shape
+    (None, 8, 32, 64)
+    """
+    return build_gap_cnn(
+        num_classes, input_shape, filters, "avg", activation, seed, name, ((2, 2), (2, 1))
     )
 
 
@@ -155,7 +182,7 @@ def mnist_gap_cnn(data, epochs: int | None = None, seed: int = 0, **build_kwargs
     run. Delete the file to retrain.
 
     Args:
-        data: an :class:`cam_edu.data.ImageData` from :func:`cam_edu.data.load_mnist`.
+        data: an :class:`cam_edu.course.data.ImageData` from :func:`cam_edu.course.data.load_mnist`.
         epochs: default 4 on the full MNIST, 12 on the offline subset.
         seed: seeds initialization and training.
         build_kwargs: passed to :func:`build_gap_cnn`.
@@ -208,9 +235,9 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
     """ResNet50 with ImageNet weights, downloaded once (about 100 MB) into the Keras cache.
 
     Offline it fails within seconds saying which file to put where, unless
-    ``allow_random=True``; see :func:`cam_edu.imagenet.load_resnet50`.
+    ``allow_random=True``; see :func:`cam_edu.course.imagenet.load_resnet50`.
     """
-    from cam_edu.imagenet import load_resnet50 as _load
+    from cam_edu.course.imagenet import load_resnet50 as _load
 
     return _load(allow_random=allow_random, seed=seed, timeout=timeout)
 

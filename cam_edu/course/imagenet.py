@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from cam_edu.cam import softmax
-from cam_edu.data import keras_home, offline_requested, socket_timeout
+from cam_edu.course.data import keras_home, offline_requested, socket_timeout
 
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 RANDOM_NAME = "resnet50_RANDOM_WEIGHTS"
@@ -86,7 +86,7 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
         f"RANDOM WEIGHTS: the ImageNet weights are not available here ({reason[:40]}...).\n"
         "This ResNet50 has the right architecture but RANDOM weights. Its predictions,\n"
         "class names and heatmaps below MEAN NOTHING. Only shapes, layer names and the\n"
-        "CAM identity are meaningful. Get the weights: see cam_edu.imagenet.load_resnet50.\n"
+        "CAM identity are meaningful. Get the weights: see cam_edu.course.imagenet.load_resnet50.\n"
         + "="
         * 78
     )

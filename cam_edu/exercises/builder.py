@@ -6,7 +6,7 @@ the outputs of a correct solution) and tags the cells:
 - ``solution``: a code cell holding only imports and function definitions. In the
   student version each function keeps its ``def`` line(s) and docstring; the body
   becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError``. Imports stay.
-- ``self-check``: a code cell calling :mod:`cam_edu.checks` on the student's
+- ``self-check``: a code cell calling :mod:`cam_edu.exercises.checks` on the student's
   functions. Its stored output must be the checks' ``✓`` line(s).
 - ``solution-only`` (optional): a cell left out of the student version.
 
@@ -25,7 +25,7 @@ A student copy is *edited* when its cell types and sources no longer hash to the
 value the builder recorded in its metadata (``metadata.cam_edu.work_sha256``);
 outputs do not count (running a notebook is not editing it). ``build`` never
 overwrites an edited copy without ``--force`` and writes atomically
-(:mod:`cam_edu.safe_io`).
+(:mod:`cam_edu.exercises.safe_io`).
 
 >>> print(stub_source('def f(x):\\n    \"\"\"Twice x.\"\"\"\\n    return 2 * x\\n'))
 def f(x):
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import nbformat
 
-from cam_edu.safe_io import WriteResult, atomic_write, sha256, write_protected
+from cam_edu.exercises.safe_io import WriteResult, atomic_write, sha256, write_protected
 
 SOLUTION_TAG = "solution"
 CHECK_TAG = "self-check"
@@ -264,7 +264,8 @@ def validate_solution(nb, name: str) -> None:
                     raise ExerciseError(
                         f"{name}: function {node.name}() (cell {i}) is not called by any "
                         "self-check cell after it, so a wrong answer would go unnoticed. "
-                        f"Pass it to a cam_edu.checks function in a cell tagged {CHECK_TAG!r}."
+                        "Pass it to a cam_edu.exercises.checks function in a cell tagged "
+                        f"{CHECK_TAG!r}."
                     )
 
 
@@ -494,7 +495,3 @@ def main(argv=None) -> int:
         )
         return 1
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,139 @@
+r"""Localization on the beam: where a CAM puts the fault, its error, and the chance baseline.
+
+Positions are fractions of the beam length L, from the clamp (0) to the tip (1).
+
+>>> float(localization_error(0.3, 0.5)[0])
+0.2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cam_edu.validate import as_heatmap
+
+
+def _as_cams(cam, name: str = "cam") -> np.ndarray:
+    arr = as_heatmap(cam, name, allow_batch=True)
+    return arr[None] if arr.ndim == 2 else arr
+
+
+def cam_profile(cam) -> np.ndarray:
+    """Mean of the CAM over the time rows: evidence per position along the beam.
+
+    Args:
+        cam: one CAM ``(H, W)`` or a batch ``(N, H, W)``; columns run from the clamp
+            (column 0) to the tip (column ``W - 1``), as in the images.
+
+    Returns:
+        ``(W,)`` or ``(N, W)``.
+
+    >>> cam_profile(np.array([[0.0, 1.0, 2.0], [2.0, 3.0, 4.0]])).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    arr = _as_cams(cam)
+    profile = arr.mean(axis=1)
+    return profile if np.ndim(cam) == 3 else profile[0]
+
+
+def cam_peak_position(cam, refine: bool = True):
+    """Where along the beam the CAM is largest, as a fraction of the beam length.
+
+    The CAM is averaged over its rows (time), then the column ``j`` of the maximum
+    gives the position ``(j + 0.5) / W``: the centre of the stretch of beam that
+    column covers (so CAMs at any resolution map to the same beam coordinate).
+    With ``refine``, a parabola through the maximum and its two neighbours moves
+    the peak by up to half a column.
+
+    Args:
+        cam: ``(H, W)`` or ``(N, H, W)``, e.g. from :func:`cam_edu.cam.compute_cam`.
+        refine: sub-column (parabolic) peak.
+
+    Returns:
+        a float in ``[0, 1]``, or ``(N,)`` floats for a batch.
+
+    >>> cam = np.zeros((4, 16)); cam[:, 4] = 1.0
+    >>> cam_peak_position(cam)
+    0.28125
+    """
+    profile = np.atleast_2d(cam_profile(cam)).astype(np.float64)
+    n, width = profile.shape
+    j = profile.argmax(axis=1)
+    offset = np.zeros(n)
+    if refine and width >= 3:
+        inner = (j > 0) & (j < width - 1)
+        rows = np.flatnonzero(inner)
+        left, mid, right = (profile[rows, j[rows] + d] for d in (-1, 0, 1))
+        curvature = left - 2 * mid + right
+        safe = np.where(curvature < 0, curvature, -1.0)
+        offset[rows] = np.where(curvature < 0, np.clip(0.5 * (left - right) / safe, -0.5, 0.5), 0)
+    positions = (j + 0.5 + offset) / width
+    return positions if np.ndim(cam) == 3 else float(positions[0])
+
+
+def _as_positions(x, name: str, allow_nan: bool = False) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a number or a 1-D array of positions; got {arr.shape}.")
+    if not allow_nan and np.isnan(arr).any():
+        raise ValueError(
+            f"{name} contains NaN: the fault position of a normal (healthy) image. Localize "
+            f"fault images only, e.g. {name}[labels == 1]."
+        )
+    finite = arr[np.isfinite(arr)]
+    if np.isinf(arr).any() or np.any((finite < 0) | (finite > 1)):
+        raise ValueError(
+            f"{name} must hold fractions of the beam length in [0, 1] (0 = clamp, 1 = tip); "
+            f"got values from {np.nanmin(arr):g} to {np.nanmax(arr):g}."
+        )
+    return arr
+
+
+def localization_error(predicted, true) -> np.ndarray:
+    """Distance along the beam between predicted and true fault positions, in beam lengths.
+
+    Args:
+        predicted: ``(N,)`` positions in ``[0, 1]``, e.g. :func:`cam_peak_position`.
+        true: ``(N,)`` true fault positions in ``[0, 1]`` (no NaN: faults only).
+
+    Returns:
+        ``|predicted - true|``, shape ``(N,)``, in ``[0, 1]``.
+
+    >>> localization_error([0.2, 0.9], [0.25, 0.5]).round(2).tolist()
+    [0.05, 0.4]
+    """
+    p = _as_positions(predicted, "predicted")
+    t = _as_positions(true, "true")
+    if p.shape != t.shape:
+        raise ValueError(
+            f"predicted has {p.shape[0]} positions but true has {t.shape[0]}; pass one "
+            "predicted position per fault image."
+        )
+    return np.abs(p - t)
+
+
+def chance_localization_errors(true, draws: int = 100, seed: int = 0) -> np.ndarray:
+    """The errors of a guess uniform along the beam: the chance baseline, ``(N, draws)``.
+
+    For a fault at ``p`` the expected error is ``(p^2 + (1 - p)^2) / 2``
+    (:func:`expected_chance_error`): 1/4 in the middle, 1/2 at the ends.
+
+    >>> e = chance_localization_errors(np.full(1000, 0.5), draws=10)
+    >>> round(float(e.mean()), 2)
+    0.25
+    """
+    t = _as_positions(true, "true")
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
+        raise ValueError(f"draws must be a positive int; got {draws!r}.")
+    guesses = np.random.default_rng(seed).uniform(size=(t.size, int(draws)))
+    return np.abs(guesses - t[:, None])
+
+
+def expected_chance_error(true) -> np.ndarray:
+    """Mean error ``(p^2 + (1 - p)^2) / 2`` of a uniform guess for faults at ``p``, ``(N,)``.
+
+    >>> expected_chance_error([0.0, 0.5]).tolist()
+    [0.5, 0.25]
+    """
+    t = _as_positions(true, "true")
+    return (t**2 + (1 - t) ** 2) / 2

@@ -1,0 +1,34 @@
+"""Instructor tooling: the exercise notebooks and their self-checks.
+
+- :mod:`cam_edu.exercises.builder` -- student notebooks built from the solution notebooks
+- :mod:`cam_edu.exercises.checks`  -- the self-checks a student runs on their functions
+- :mod:`cam_edu.exercises.safe_io` -- atomic writes that never overwrite a student's work
+
+Command line: ``python -m cam_edu.exercises build|check`` (see :mod:`.builder`).
+
+>>> from cam_edu.exercises import stub_source
+>>> print(stub_source("def f(x):\n    return x\n"))
+def f(x):
+    # YOUR CODE HERE
+    raise NotImplementedError
+"""
+
+from cam_edu.exercises.builder import (
+    ExerciseError,
+    build,
+    check,
+    main,
+    stub_source,
+    student_notebook,
+    work_fingerprint,
+)
+
+__all__ = [
+    "ExerciseError",
+    "build",
+    "check",
+    "main",
+    "stub_source",
+    "student_notebook",
+    "work_fingerprint",
+]

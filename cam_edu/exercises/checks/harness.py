@@ -1,0 +1,168 @@
+"""The harness of the self-checks: call the student's function safely, compare with a
+reference, print one ✓ or ✗ line with a hint.
+
+>>> run("demo", lambda: 3)
+✓ demo: all 3 cases agree with cam_edu.
+True
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+
+import numpy as np
+
+PASS = "✓"
+FAIL = "✗"
+
+
+class CheckFailed(Exception):
+    """One case of a self-check failed; the message is what the student reads."""
+
+
+def seeded_rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def call(fn, label: str, case: str, *args, **kwargs):
+    """Call the student's function; turn its exceptions into a readable failure."""
+    if not callable(fn):
+        raise CheckFailed(
+            f"expected a function, got {type(fn).__name__}. Pass the function itself, "
+            f"without calling it: check(...)(my_function), not my_function(...)"
+        )
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        out = fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            f"{label} is not written yet (it raises NotImplementedError). Replace the "
+            "`raise NotImplementedError` line in its cell with your code, run that cell, "
+            "then run this check again"
+        ) from None
+    except Exception as exc:  # the student's bug, reported with its own message
+        raise CheckFailed(
+            f"for {case}, {label} raised {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    for before, after in zip(copies, args, strict=True):
+        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
+            raise CheckFailed(
+                f"for {case}, {label} changed its input array in place. Work on a copy "
+                "(or build a new array) so that the caller's data stays as it was"
+            )
+    return out
+
+
+def as_array(out, label: str, case: str, expected_shape) -> np.ndarray:
+    if hasattr(out, "numpy") and not isinstance(out, np.ndarray):
+        out = out.numpy()
+    if out is None:
+        raise CheckFailed(
+            f"for {case}, {label} returned None; expected an array of shape "
+            f"{tuple(expected_shape)}. Did you forget the `return` statement?"
+        )
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckFailed(
+            f"for {case}, {label} returned {type(out).__name__}, which is not an array of "
+            f"numbers; expected shape {tuple(expected_shape)}"
+        ) from None
+    return arr
+
+
+def compare(
+    got,
+    expected: np.ndarray,
+    label: str,
+    case: str,
+    *,
+    shape_hint: str,
+    value_hint: str,
+    mistakes: tuple = (),
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+) -> None:
+    """Fail with a specific message if ``got`` differs from ``expected``.
+
+    ``mistakes`` are ``(wrong_result, hint)`` pairs: if ``got`` equals a known wrong
+    result, that hint replaces the generic ``value_hint``.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    arr = as_array(got, label, case, expected.shape)
+    if arr.shape != expected.shape:
+        raise CheckFailed(
+            f"for {case}, your result has shape {arr.shape}; expected {expected.shape}. "
+            f"Hint: {shape_hint}"
+        )
+    if np.isnan(arr).any() and not np.isnan(expected).any():
+        raise CheckFailed(
+            f"for {case}, your result contains NaN. Hint: look for a division by zero "
+            f"(0 / 0 gives NaN). {value_hint}"
+        )
+    if not np.allclose(arr, expected, rtol=rtol, atol=atol):
+        for wrong, hint in mistakes:
+            wrong = np.asarray(wrong, dtype=np.float64)
+            if wrong.shape == arr.shape and np.allclose(arr, wrong, rtol=rtol, atol=atol):
+                raise CheckFailed(f"for {case}, the values are wrong. Hint: {hint}")
+        wrong = ~np.isclose(arr, expected, rtol=rtol, atol=atol)
+        first = tuple(int(i) for i in np.argwhere(wrong)[0]) if arr.ndim else ()
+        where = f", the first at index {first}" if first else ""
+        k = int(wrong.sum())
+        count = f"{k} of {wrong.size} values {'is' if k == 1 else 'are'} wrong"
+        if wrong.size == 1:
+            count = "the value is wrong"
+        raise CheckFailed(f"for {case}, {count}{where}. Hint: {value_hint}")
+
+
+def run(title: str, cases: Callable[[], int]) -> bool:
+    """Run ``cases`` (returns the number of cases); print the ✓ or ✗ line."""
+    try:
+        n = cases()
+    except CheckFailed as failure:
+        message = str(failure).rstrip(".")
+        if message.startswith(title + " "):
+            message = "it" + message[len(title) :]
+        print(f"{FAIL} {title}: {message}.")
+        return False
+    print(f"{PASS} {title}: all {n} cases agree with cam_edu.")
+    return True
+
+
+def uses_python_loops(fn) -> bool:
+    """Whether the source of ``fn`` contains a for/while loop or a comprehension."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False  # source unavailable (e.g. a builtin): nothing to say
+    loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
+    return any(isinstance(node, loops) for node in ast.walk(tree))
+
+
+def require_no_loops(fn, label: str, what: str) -> None:
+    if uses_python_loops(fn):
+        raise CheckFailed(
+            f"{label} gives the right numbers but uses a Python loop or comprehension. "
+            f"Hint: this exercise asks for {what}, with no for/while loop"
+        )
+
+
+def feature_cases():
+    rng = seeded_rng(0)
+    return [
+        ("a single 1x1 feature map, shape (1, 1, 1, 1)", np.full((1, 1, 1, 1), 3.0, np.float32)),
+        ("random features of shape (2, 7, 7, 4)", rng.random((2, 7, 7, 4), dtype=np.float32)),
+        (
+            "non-square maps of shape (3, 5, 9, 2) with negative values",
+            rng.normal(size=(3, 5, 9, 2)).astype(np.float32),
+        ),
+        ("one channel, shape (1, 4, 4, 1)", rng.random((1, 4, 4, 1), dtype=np.float32)),
+        ("one image, shape (1, 6, 3, 5)", rng.normal(size=(1, 6, 3, 5)).astype(np.float32)),
+        (
+            "ResNet50-sized features, shape (1, 7, 7, 2048)",
+            rng.random((1, 7, 7, 2048), dtype=np.float32),
+        ),
+    ]
