@@ -22,17 +22,16 @@ True
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from cam_edu.layers import cut_model, feeding_layer, require_model, walk_layers
+from cam_edu.engine import Engine, engine, two_classes
+from cam_edu.layers import GLOBAL_POOLING, require_model, walk_layers
 from cam_edu.validate import as_class_index, as_features, as_float_array, as_weights
 
-_POOLING = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
 _BEFORE_DENSE = (keras.layers.Dropout,)
 _AFTER_DENSE = (keras.layers.Dropout, keras.layers.Activation, keras.layers.Softmax)
 
@@ -93,9 +92,11 @@ class CamHead(NamedTuple):
             model's ``sigmoid(z)``. Use :func:`class_probabilities` with ``binary``.
         bias: Dense bias ``(C,)`` (zeros if the layer has none).
         pooling: ``"avg"`` (GAP: the CAM identity holds exactly) or ``"max"`` (GMP).
-        feature_layer: name of the layer whose output is pooled.
+        feature_layer: name of the tensor that is pooled (its layer's name, or
+            ``"input of <pooling layer>"`` when an operation such as ``add`` makes it).
         dense_layer: name of the Dense layer.
         binary: whether a one-unit head was expanded to two classes.
+        engine: the compiled :class:`cam_edu.engine.Engine` at the feature maps.
     """
 
     feature_model: keras.Model
@@ -105,6 +106,7 @@ class CamHead(NamedTuple):
     feature_layer: str
     dense_layer: str
     binary: bool
+    engine: Engine
 
     def logits(self, features) -> np.ndarray:
         """Pre-activation logits ``(N, C)`` from feature maps ``(N, H, W, K)``: pool, then Dense.
@@ -175,12 +177,22 @@ def class_probabilities(logits, binary: bool) -> np.ndarray:
     return np.stack([1.0 - p1, p1], axis=1)
 
 
-_FEATURE_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _describe_tail(layers) -> str:
     tail = [type(la).__name__ for la in layers[-6:]]
     return " -> ".join(tail) if tail else "no layers"
+
+
+def _dense_after(layers: list, start: int):
+    """The Dense layer right after ``layers[start]`` (Dropout allowed between), if only
+    Dropout / activations follow it; else ``None``."""
+    after = layers[start + 1 :]
+    while after and isinstance(after[0], _BEFORE_DENSE):
+        after = after[1:]
+    if not after or not isinstance(after[0], keras.layers.Dense):
+        return None
+    if any(not isinstance(la, _AFTER_DENSE) for la in after[1:]):
+        return None
+    return after[0]
 
 
 def cam_head(model: keras.Model) -> CamHead:
@@ -188,8 +200,10 @@ def cam_head(model: keras.Model) -> CamHead:
 
     The pooling layer may be ``GlobalAveragePooling2D`` or ``GlobalMaxPooling2D``;
     Dropout between it and the Dense layer is allowed; the Dense activation may be
-    anything (softmax, sigmoid, none). Nested models (a pretrained base inside a
-    Sequential) are searched too.
+    anything (softmax, sigmoid, none). Nested models are searched too: a pretrained
+    ``keras.applications`` base inside a transfer-learning model (Sequential or
+    functional, branching or not), or a nested head. The feature maps are the tensor
+    the pooling layer reads, wherever it is made.
 
     Raises:
         ValueError: if the model has no such head; the message names the layers
@@ -198,40 +212,23 @@ def cam_head(model: keras.Model) -> CamHead:
     >>> import keras
     >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="f"),
     ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
-    >>> cam_head(m).kernel.shape
-    (4, 3)
+    >>> head = cam_head(m)
+    >>> head.kernel.shape, head.feature_layer
+    ((4, 3), 'f')
     """
     require_model(model)
     layers = [la for la, _ in walk_layers(model) if not isinstance(la, keras.Model)]
-    pool_at = [i for i, la in enumerate(layers) if isinstance(la, _POOLING)]
-    dense = None
-    if pool_at:
-        after = layers[pool_at[-1] + 1 :]
-        while after and isinstance(after[0], _BEFORE_DENSE):
-            after = after[1:]
-        if after and isinstance(after[0], keras.layers.Dense):
-            dense = after[0]
-            rest = [la for la in after[1:] if not isinstance(la, _AFTER_DENSE)]
-            if rest:
-                dense = None
+    pool_at = [i for i, la in enumerate(layers) if isinstance(la, GLOBAL_POOLING)]
+    dense = _dense_after(layers, pool_at[-1]) if pool_at else None
     if dense is None:
         raise ValueError(
             f"model {model.name!r} has no global-pooling -> Dense head, which CAM needs; its "
             f"last layers are: {_describe_tail(layers)}. CAM reads the class weights of one "
             "Dense layer right after GlobalAveragePooling2D. For any other CNN (Flatten -> "
-            "Dense, several Dense layers, ...) use Grad-CAM: "
-            "cam_edu.gradcam.grad_cam(model, images)."
+            "Dense, several Dense layers, ...) use Grad-CAM: cam_edu.grad_cam(model, images)."
         )
     pool = layers[pool_at[-1]]
-    # the layer whose output the pooling layer reads, from the graph (nested models too);
-    # the layer listed before it only if the graph walk cannot tell
-    feature_layer = feeding_layer(model, pool)
-    if feature_layer is None:
-        feature_layer = layers[pool_at[-1] - 1]
-    feature_model = _FEATURE_MODELS.get(model)
-    if feature_model is None or feature_model.name != f"{model.name}_cut_at_{feature_layer.name}":
-        feature_model = cut_model(model, feature_layer.name, logits=False)
-        _FEATURE_MODELS[model] = feature_model
+    explain = engine(model, pool.input)
     kernel = np.asarray(dense.kernel, dtype=np.float32)
     bias = (
         np.asarray(dense.bias, dtype=np.float32)
@@ -240,26 +237,37 @@ def cam_head(model: keras.Model) -> CamHead:
     )
     binary = kernel.shape[1] == 1
     if binary:
-        kernel = np.concatenate([-kernel, kernel], axis=1)
-        bias = np.concatenate([-bias, bias])
+        kernel, bias = np.asarray(two_classes(kernel)), np.asarray(two_classes(bias))
     pooling = "avg" if isinstance(pool, keras.layers.GlobalAveragePooling2D) else "max"
-    return CamHead(feature_model, kernel, bias, pooling, feature_layer.name, dense.name, binary)
+    return CamHead(
+        explain.feature_model,
+        kernel,
+        bias,
+        pooling,
+        explain.target.name,
+        dense.name,
+        binary,
+        explain,
+    )
 
 
-def _expects_0_255(model: keras.Model) -> bool:
-    """Whether the model's first layer rescales 0-255 pixels itself (``Rescaling(1/255)``)."""
+def _input_rescaling(model: keras.Model):
+    """The model's first layer if it is a ``Rescaling`` of 0-255 pixels (scale < 0.1)."""
     for layer, _ in walk_layers(model):
         if isinstance(layer, keras.layers.InputLayer | keras.Model):
             continue
-        return isinstance(layer, keras.layers.Rescaling) and float(np.max(layer.scale)) < 0.1
-    return False
+        if isinstance(layer, keras.layers.Rescaling) and float(np.max(layer.scale)) < 0.1:
+            return layer
+        return None
+    return None
 
 
 def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndarray:
     """Check that ``images`` is a batch the model accepts: shape ``(N, *model input shape)``.
 
     Also refuses integer (0-255) images for a float model that does not rescale them
-    itself, and [0, 1] images for a model starting with ``Rescaling(1/255)``.
+    itself, and [0, 1] images for a model starting with a ``Rescaling`` of 0-255 pixels
+    (``Rescaling(1/255)``, or ``Rescaling(1/127.5, offset=-1)`` as in MobileNetV3).
     """
     require_model(model)
     arr = as_float_array(images, name)
@@ -310,7 +318,8 @@ def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndar
     )
     dtype = np.asarray(raw).dtype
     model_dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
-    rescales = _expects_0_255(model)
+    rescaling = _input_rescaling(model)
+    rescales = rescaling is not None
     if np.issubdtype(dtype, np.integer) and "float" in model_dtype and not rescales:
         raise TypeError(
             f"{name} has integer dtype {dtype} (values {arr.min():g}..{arr.max():g}), but model "
@@ -322,8 +331,9 @@ def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndar
     if rescales and np.issubdtype(dtype, np.floating) and 0 < arr.max() <= 1.0:
         raise ValueError(
             f"{name} has values in [{arr.min():g}, {arr.max():g}], but model {model.name!r} "
-            "starts with Rescaling(1/255), so it expects pixel values 0..255. Pass "
-            f"{name} * 255 (or the original uint8 images)."
+            f"starts with Rescaling(scale={float(np.max(rescaling.scale)):.6g}, "
+            f"offset={float(np.max(rescaling.offset)):g}), so it expects pixel values 0..255. "
+            f"Pass {name} * 255 (or the original uint8 images)."
         )
     return arr
 
@@ -345,10 +355,7 @@ def compute_cam(model: keras.Model, images, class_index=None) -> tuple[np.ndarra
     """
     head = cam_head(model)
     x = as_model_images(images, model)
-    features = as_features(
-        head.feature_model(x, training=False), "the model's feature maps", check_layout=False
-    )
-    logits = head.logits(features)
+    features, logits = head.engine.forward(x)
     chosen = logits.argmax(axis=1) if class_index is None else class_index
     chosen = as_class_index(chosen, num_classes=head.kernel.shape[1], batch=x.shape[0])
     cams = np.einsum("nhwk,kn->nhw", features, head.kernel[:, chosen])

@@ -31,32 +31,15 @@ a small subclass that only defines the channel weights.
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from cam_edu.cam import as_model_images
-from cam_edu.layers import (
-    cut_model,
-    find_layer,
-    last_spatial_layer,
-    require_model,
-    spatial_layer_names,
-    walk_layers,
-)
+from cam_edu.engine import engine
+from cam_edu.layers import require_model, walk_layers
 from cam_edu.validate import as_class_index
-
-_CUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _cached_cut(model: keras.Model, layer: str) -> keras.Model:
-    per_model = _CUT_MODELS.setdefault(model, {})
-    if layer not in per_model:
-        per_model[layer] = cut_model(model, layer)
-    return per_model[layer]
 
 
 class BaseCAM:
@@ -66,23 +49,22 @@ class BaseCAM:
     ``(N, H, W, K)`` and gradients ``g`` of the same shape to weights ``(N, K)``.
 
     Args:
-        model: any built Keras CNN (nested models allowed). A final softmax or
-            sigmoid is removed: gradients are taken of the logits, which do not
+        model: any functional or Sequential Keras CNN (nested models allowed, e.g. a
+            ``keras.applications`` base in a transfer-learning model). A final softmax
+            or sigmoid is removed: gradients are taken of the logits, which do not
             saturate.
-        layer: name of a layer with a 4-D output; ``None`` picks the last one.
+        layer: a layer name (a layer or a nested model, at any depth), a symbolic
+            tensor of the model, or ``None`` for the tensor the global pooling reads
+            (the last spatial layer if there is no global pooling).
+
+    The activations and gradients come from one compiled function per model and
+    layer (:mod:`cam_edu.engine`): a new batch size or image does not recompile.
     """
 
-    def __init__(self, model: keras.Model, layer: str | None = None):
+    def __init__(self, model: keras.Model, layer=None):
         self.model = require_model(model)
-        self.layer = last_spatial_layer(model) if layer is None else layer
-        find_layer(model, self.layer)  # a missing name lists the candidates
-        candidates = spatial_layer_names(model)
-        if self.layer not in candidates:
-            raise ValueError(
-                f"layer {self.layer!r} has no 4-D output (N, H, W, K), so it has no spatial map "
-                f"to explain. Choose one of: {', '.join(candidates)} (layer=None picks the last)."
-            )
-        self._cut = _cached_cut(model, self.layer)
+        self._engine = engine(model, layer)
+        self.layer = self._engine.target.name
 
     def activations_and_gradients(self, images, class_index=None):
         """Return ``(A, g, logits, classes)``: ``A`` and ``g`` ``(N, H, W, K)``,
@@ -96,18 +78,12 @@ class BaseCAM:
         every image gets the gradient of its own target (the images do not
         interact in inference mode), never a batch average.
         """
-        x = tf.constant(as_model_images(images, self.model))
-        with tf.GradientTape() as tape:
-            activations, logits = self._cut(x, training=False)
-            if logits.shape[1] == 1:  # one sigmoid unit: class 0 has logit -z, as in cam_head
-                logits = tf.concat([-logits, logits], axis=1)
-            if class_index is None:
-                classes = tf.argmax(logits, axis=1, output_type=tf.int32).numpy()
-            else:
-                classes = as_class_index(class_index, logits.shape[1], x.shape[0])
-            target = tf.reduce_sum(tf.gather(logits, classes, axis=1, batch_dims=1))
-        grads = tape.gradient(target, activations)
-        return activations.numpy(), grads.numpy(), logits.numpy(), np.asarray(classes)
+        x = as_model_images(images, self.model)
+        if class_index is None:
+            classes = np.full(len(x), -1, np.int32)
+        else:
+            classes = as_class_index(class_index, self._engine.num_classes, len(x))
+        return self._engine.gradients(x, np.asarray(classes, np.int32))
 
     def channel_weights(self, activations: np.ndarray, grads: np.ndarray) -> np.ndarray:
         """Weights of the channels; defined by each method.

@@ -1,28 +1,46 @@
-"""Finding layers in Keras models, nested ones included, and cutting models at a layer.
+"""Finding the tensor to explain in any Keras model, and the model that returns it.
 
-Grad-CAM needs the activation of one layer together with the model's
-pre-softmax output; CAM needs the input of the global pooling layer. This
-module finds such layers by name or automatically (the last layer with a 4-D
-output, as torch-cam does) and builds the sub-model that returns them.
+CAM needs the tensor that the global pooling layer reads; Grad-CAM needs the
+activation of one layer together with the model's pre-softmax output. This module
+finds that tensor (by name, as a symbolic tensor, or automatically, after
+torch-cam's ``locate_candidate_layer``) and builds the model that returns
+``[activation (N, H, W, K), logits (N, C)]`` -- also when the layer sits inside a
+nested model, e.g. a pretrained ``keras.applications`` base inside a
+transfer-learning model, with branching graphs at any level. Only public Keras API
+is used: ``model.layers``, ``layer.input`` / ``layer.output``,
+``keras.models.clone_model(..., call_function=...)`` and ``keras.Model(...)``.
 
 >>> import keras
 >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
 ...                       keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
->>> last_spatial_layer(m)
+>>> locate_target(m).name
 'c'
+>>> [tuple(t.shape) for t in split_model(m, locate_target(m)).outputs]
+[(None, 6, 6, 2), (None, 3)]
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import keras
 from keras import ops
 
+GLOBAL_POOLING = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+#: Layers that only move values around: a softmax before them still makes probabilities.
+_RESHAPING = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout)
+
+
+def _shown(names: list[str], limit: int = 12) -> str:
+    """A list of names, cut in the middle when long (messages stay short)."""
+    names = names if len(names) <= limit else [*names[:4], "...", *names[-6:]]
+    return ", ".join(names)
+
 
 def require_model(model, name: str = "model") -> keras.Model:
-    """Check that ``model`` is a Keras model with a defined input; return it."""
+    """Check that ``model`` is a Keras model with a graph cam_edu can read; return it."""
     if not isinstance(model, keras.Model):
         raise TypeError(
             f"{name} must be a keras.Model; got {type(model).__name__}. "
@@ -32,14 +50,21 @@ def require_model(model, name: str = "model") -> keras.Model:
         inputs = model.inputs
     except (AttributeError, ValueError):
         inputs = None
-    if not inputs:
+    if inputs:
+        return model
+    if isinstance(model, keras.Sequential):
         raise ValueError(
             f"{name} {model.name!r} has no defined input: a Sequential model only gets one "
             "once it knows its input shape. Start it with keras.Input, e.g. "
             "keras.Sequential([keras.Input(shape=(28, 28, 1)), ...]), or call it once on a "
             "batch first: model(images[:1])."
         )
-    return model
+    raise ValueError(
+        f"{name} {model.name!r} is a subclassed model ({type(model).__name__}): its call() "
+        "is Python code with no graph of layers to read, so no layer's activation can be "
+        "taken out. Rebuild it functionally (x = keras.Input(...); ...; "
+        "keras.Model(x, outputs)), or pass a functional sub-model it uses."
+    )
 
 
 def walk_layers(model: keras.Model) -> Iterator[tuple[keras.layers.Layer, tuple]]:
@@ -54,38 +79,160 @@ def walk_layers(model: keras.Model) -> Iterator[tuple[keras.layers.Layer, tuple]
                 yield inner, (model, *parents)
 
 
-def _output_rank(layer) -> int | None:
+def _output_shape(layer) -> tuple | None:
+    """The shape of ``layer``'s (single) output, or ``None`` if it has none or several."""
     try:
-        out = layer.output
+        out = layer.outputs if isinstance(layer, keras.Model) else layer.output
     except (AttributeError, ValueError):
         return None
     if isinstance(out, list | tuple):
-        return None
-    return len(out.shape)
+        if len(out) != 1:
+            return None
+        out = out[0]
+    return tuple(out.shape)
+
+
+def _is_spatial(shape) -> bool:
+    """A 4-D shape ``(N, H, W, K)`` with more than one position (unknown sizes count as many)."""
+    return shape is not None and len(shape) == 4 and (shape[1] or 2) * (shape[2] or 2) > 1
 
 
 def spatial_layer_names(model: keras.Model) -> list[str]:
     """Names of the layers whose output is 4-D ``(N, H, W, K)``, in forward order.
 
-    These are the layers Grad-CAM can explain. Nested models are searched too.
+    These are the layers Grad-CAM can explain. Nested models are searched too, and a
+    nested model with a 4-D output (a ``keras.applications`` base) is one of them.
     """
     require_model(model)
     return [
         layer.name
         for layer, _ in walk_layers(model)
-        if not isinstance(layer, keras.layers.InputLayer | keras.Model) and _output_rank(layer) == 4
+        if not isinstance(layer, keras.layers.InputLayer)
+        and (shape := _output_shape(layer)) is not None
+        and len(shape) == 4
     ]
 
 
-def last_spatial_layer(model: keras.Model) -> str:
-    """The name of the last layer with a 4-D output: the default target of Grad-CAM."""
-    names = spatial_layer_names(model)
-    if not names:
+class Target(NamedTuple):
+    """The tensor to explain: the output (or input) of one call of a layer.
+
+    Attributes:
+        layer: the layer (or nested model) whose call gives the tensor.
+        parents: the models enclosing ``layer``, outermost first.
+        kind: ``"output"`` or ``"input"`` (the tensor the layer reads, e.g. the
+            input of a global pooling layer, also when no named layer makes it).
+        name: how the target is named in titles and messages.
+    """
+
+    layer: keras.layers.Layer
+    parents: tuple
+    kind: str
+    name: str
+
+
+def _input_name(layer, parents: tuple) -> str:
+    """A name for the tensor ``layer`` reads: the layer (or nested model) that makes it,
+    when a chain or the enclosing model's input tells; else ``"input of <layer>"``."""
+    container = parents[-1]
+    siblings = _computing_layers(container)
+    at = siblings.index(layer)
+    if isinstance(container, keras.Sequential) and at > 0:
+        return siblings[at - 1].name
+    if len(parents) > 1 and layer.input is container.inputs[0]:
+        return _input_name(container, parents[:-1])  # it reads what feeds the nested model
+    return _producer_in_config(container, layer.name) or f"input of {layer.name}"
+
+
+def _first_history(node):
+    """The first ``keras_history`` ``[layer name, node, tensor]`` in a serialized call."""
+    if isinstance(node, dict):
+        if "keras_history" in node:
+            return node["keras_history"]
+        node = list(node.values())
+    if isinstance(node, list | tuple):
+        for item in node:
+            found = _first_history(item)
+            if found:
+                return found
+    return None
+
+
+def _producer_in_config(container: keras.Model, name: str) -> str | None:
+    """The name of the layer (or nested model) whose output ``name`` reads, from the
+    model's serialized graph (``get_config()``), or ``None`` if it does not say."""
+    try:
+        config = container.get_config()
+    except Exception:  # noqa: BLE001 - a layer without get_config: only the name is lost
+        return None
+    for entry in config.get("layers", []):
+        if entry.get("name") == name and entry.get("inbound_nodes"):
+            history = _first_history(entry["inbound_nodes"][0])
+            return history[0] if history else None
+    return None
+
+
+def _tensor_target(model: keras.Model, tensor) -> Target:
+    """The target of a symbolic ``tensor``: the output of the layer that makes it, or
+    the input of a layer that reads it (e.g. when a nested model or an ``add`` makes it)."""
+    for layer, parents in walk_layers(model):
+        if isinstance(layer, keras.layers.InputLayer | keras.Model):
+            continue
+        if layer.output is tensor:
+            return Target(layer, parents, "output", layer.name)
+        if layer.input is tensor:
+            return Target(layer, parents, "input", _input_name(layer, parents))
+    raise ValueError(
+        f"the tensor {tensor.name!r} {tuple(tensor.shape)} is not the input or output of a "
+        f"layer of model {model.name!r}. Pass a layer name, or a tensor of this model such as "
+        "model.get_layer('avg_pool').input."
+    )
+
+
+def _pooling_target(model: keras.Model) -> Target | None:
+    """The input of the last global pooling layer, if it is a spatial map."""
+    pools = [
+        layer
+        for layer, _ in walk_layers(model)
+        if isinstance(layer, GLOBAL_POOLING) and _is_spatial(tuple(layer.input.shape))
+    ]
+    return _tensor_target(model, pools[-1].input) if pools else None
+
+
+def locate_target(model: keras.Model) -> Target:
+    """The default tensor of CAM and Grad-CAM: what the global pooling reads.
+
+    That is the tensor the classifier's spatial evidence is pooled from (torch-cam's
+    ``locate_candidate_layer`` rule). It may be the output of a named layer, of a
+    nested base model, or of an operation such as the residual ``add`` that ends a
+    ConvNeXt. A model without global pooling gets its last layer with a 4-D output
+    of more than one position, so never a ``1 x 1`` map after the pooling.
+
+    Raises:
+        ValueError: if the model has no spatial tensor at all.
+    """
+    require_model(model)
+    target = _pooling_target(model)
+    if target is not None:
+        return target
+    spatial = [
+        (layer, parents)
+        for layer, parents in walk_layers(model)
+        if not isinstance(layer, keras.layers.InputLayer | keras.Model)
+        and _is_spatial(_output_shape(layer))
+    ]
+    if not spatial:
         raise ValueError(
-            f"model {model.name!r} has no layer with a 4-D output (N, H, W, K), so there is "
-            "no spatial activation to explain. CAM and Grad-CAM need a convolutional model."
+            f"model {model.name!r} has no layer with a 4-D output (N, H, W, K) of more than "
+            "one position, so there is no spatial activation to explain. CAM and Grad-CAM "
+            "need a convolutional model."
         )
-    return names[-1]
+    layer, parents = spatial[-1]
+    return Target(layer, parents, "output", layer.name)
+
+
+def last_spatial_layer(model: keras.Model) -> str:
+    """The name of the default target (see :func:`locate_target`)."""
+    return locate_target(model).name
 
 
 def find_layer(model: keras.Model, name: str) -> tuple[keras.layers.Layer, tuple]:
@@ -107,12 +254,40 @@ def find_layer(model: keras.Model, name: str) -> tuple[keras.layers.Layer, tuple
     candidates = spatial_layer_names(model)
     close = difflib.get_close_matches(name, candidates, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-    shown = candidates if len(candidates) <= 12 else candidates[:4] + ["..."] + candidates[-6:]
     raise ValueError(
         f"model {model.name!r} has no layer named {name!r}.{hint} Layers with a 4-D output "
-        f"(the ones CAM methods can use), in order: {', '.join(shown)}. "
+        f"(the ones CAM methods can use), in order: {_shown(candidates)}. "
         "Leave layer=None to use the last of them."
     )
+
+
+def find_target(model: keras.Model, layer=None) -> Target:
+    """The tensor to explain: ``None`` (the default, :func:`locate_target`), a layer name
+    (a layer or a nested model, at any depth), or a symbolic tensor of the model such as
+    ``model.get_layer("avg_pool").input``.
+
+    Raises:
+        ValueError: the name is unknown (close names are suggested) or its output is
+            not 4-D ``(N, H, W, K)``.
+    """
+    require_model(model)
+    if layer is None:
+        return locate_target(model)
+    if isinstance(layer, keras.KerasTensor):
+        target = _tensor_target(model, layer)
+        shape = tuple(layer.shape)
+    else:
+        found, parents = find_layer(model, layer)
+        target = Target(found, parents, "output", layer)
+        shape = _output_shape(found)
+    if shape is None or len(shape) != 4:
+        raise ValueError(
+            f"layer {target.name!r} has no 4-D output (N, H, W, K) (its output shape is "
+            f"{shape}), so it has no spatial map to explain. Choose one of: "
+            f"{_shown(spatial_layer_names(model))} (layer=None picks the tensor the global "
+            "pooling reads)."
+        )
+    return target
 
 
 class PreActivation(keras.layers.Layer):
@@ -127,26 +302,38 @@ class PreActivation(keras.layers.Layer):
         return z + self.dense.bias if self.dense.use_bias else z
 
 
-def _is_squashing(layer) -> bool:
+def _activation_name(layer) -> str | None:
     if isinstance(layer, keras.layers.Softmax):
-        return True
-    if isinstance(layer, keras.layers.Activation):
-        return layer.activation.__name__ in ("softmax", "sigmoid")
-    return False
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None)
 
 
-def _dense_activation(layer) -> str | None:
-    if isinstance(layer, keras.layers.Dense):
-        return getattr(layer.activation, "__name__", None)
-    return None
+def _squashes(layer) -> bool:
+    return _activation_name(layer) in ("softmax", "sigmoid")
+
+
+def _computing_layers(model: keras.Model) -> list:
+    return [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
+
+
+def _final_layer(model: keras.Model):
+    """The layer that makes ``model``'s (first) output, or ``None`` if not a layer."""
+    layers = _computing_layers(model)
+    if not layers:
+        return None
+    last = layers[-1]
+    if isinstance(model, keras.Sequential) or isinstance(last, keras.Model):
+        return last
+    return last if last.output is model.outputs[0] else None
 
 
 def outputs_logits(model: keras.Model) -> bool:
     """Whether ``model``'s output is logits: it does not end in a softmax or a sigmoid.
 
     Looks at the last layer, inside a nested last model too: a ``Softmax`` layer, an
-    ``Activation("softmax" or "sigmoid")`` or a Dense layer with one of those
-    activations squashes its input; anything else (``activation=None``, ``"linear"``,
+    ``Activation("softmax" or "sigmoid")`` or a layer with one of those activations
+    squashes its input; anything else (``activation=None``, ``"linear"``,
     ``"relu"``) leaves logits.
 
     >>> outputs_logits(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
@@ -154,168 +341,130 @@ def outputs_logits(model: keras.Model) -> bool:
     >>> outputs_logits(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, "sigmoid")]))
     False
     """
-    layer = require_model(model).layers[-1]
-    while isinstance(layer, keras.Model) and layer.layers:
-        layer = layer.layers[-1]
-    return not _is_squashing(layer) and _dense_activation(layer) not in ("softmax", "sigmoid")
+    layer = _final_layer(require_model(model))
+    while isinstance(layer, keras.Model):
+        layer = _final_layer(layer)
+    return layer is None or not _squashes(layer)
 
 
-def _is_linear_chain(model: keras.Model) -> bool:
-    if isinstance(model, keras.Sequential):
-        return True
-    previous = None
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            previous = layer
-            continue
-        try:
-            inp = layer.input
-        except (AttributeError, ValueError):
-            return False
-        if isinstance(inp, list | tuple) or previous is None or inp is not previous.output:
-            return False
-        previous = layer
-    return True
-
-
-def _producer(tensor) -> tuple:
-    """``(layer, input tensors)`` of the call that produced the symbolic ``tensor``."""
-    history = tensor._keras_history
-    node = history.operation._inbound_nodes[history.node_index]
-    return history.operation, list(node.input_tensors)
-
-
-def _logits_model(model: keras.Model) -> keras.Model:
-    """``model`` itself, or a model on the same input returning its logits, if it squashes."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        return model
-    logits = logits_tensor(model)
-    if logits is model.outputs[0]:
-        return model
-    return keras.Model(model.inputs[0], logits, name=f"{model.name}_logits")
-
-
-def _apply_chain(model, x, target, strip):
-    """Run ``model``'s layers on symbolic ``x``; return ``(activation, output)``.
-
-    With ``strip``, the last layer's softmax or sigmoid is left out (also inside a
-    nested last layer), so ``output`` is the logits.
-    """
-    layers = [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
-    activation = None
-    for i, layer in enumerate(layers):
-        last = i == len(layers) - 1
-        contains = isinstance(layer, keras.Model) and any(
-            inner.name == target for inner, _ in walk_layers(layer)
+def _refuse_hidden_softmax(model: keras.Model) -> None:
+    """Refuse a head that squashes before a reshaping layer: its output is probabilities."""
+    layers = _computing_layers(model)
+    tail = []
+    for layer in reversed(layers):
+        if not isinstance(layer, _RESHAPING):
+            break
+        tail.append(layer)
+    if tail and len(tail) < len(layers) and _squashes(layer) and not isinstance(layer, keras.Model):
+        after = " -> ".join(type(la).__name__ for la in reversed(tail))
+        raise ValueError(
+            f"model {model.name!r} outputs probabilities: layer {layer.name!r} "
+            f"({type(layer).__name__}, activation={_activation_name(layer)!r}) is followed "
+            f"only by {after}. CAM methods need the pre-softmax scores and cannot take the "
+            f"activation out of a {type(layer).__name__}. Rebuild the head with "
+            "activation=None there and a keras.layers.Softmax() as the last layer."
         )
-        if layer.name == target:
-            x = layer(x)
-            activation = x
-        elif contains:
-            activation, x = _apply_chain(layer, x, target, strip and last)
-        elif last and strip and _is_squashing(layer):
-            continue
-        elif last and strip and _dense_activation(layer) not in (None, "linear"):
-            x = PreActivation(layer)(x)
-        elif last and strip and isinstance(layer, keras.Model):
-            x = _logits_model(layer)(x)
-        else:
-            x = layer(x)
-    return activation, x
 
 
-def logits_tensor(model: keras.Model):
-    """The symbolic pre-softmax (pre-sigmoid) output of a functional or Sequential model.
+def _logits_call(layer, *args, **kwargs):
+    """Call the final ``layer`` without its softmax or sigmoid."""
+    if isinstance(layer, keras.Model):
+        return _rebuild(layer, None, strip=True)(*args, **kwargs)
+    if isinstance(layer, keras.layers.Softmax | keras.layers.Activation) and _squashes(layer):
+        return args[0]
+    if isinstance(layer, keras.layers.Dense) and _activation_name(layer) not in (None, "linear"):
+        return PreActivation(layer)(args[0])  # the class scores are the affine part
+    return layer(*args, **kwargs)
+
+
+def _run(model: keras.Model, call) -> tuple:
+    """Rebuild ``model``'s graph on new inputs, calling every layer through ``call``."""
+    if isinstance(model, keras.Sequential):
+        inputs = keras.Input(batch_shape=tuple(model.inputs[0].shape), dtype=model.inputs[0].dtype)
+        x = inputs
+        for layer in _computing_layers(model):
+            x = call(layer, x)
+        return inputs, x
+    clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    inputs = clone.inputs[0] if len(clone.inputs) == 1 else clone.inputs
+    return inputs, clone.outputs[0]
+
+
+def _rebuild(model: keras.Model, target: Target | None, strip: bool) -> keras.Model:
+    """``model`` on its own input, returning ``[activation, output]`` (or just ``output``).
+
+    ``target.parents`` starts at ``model``; a target in a nested model is reached by
+    rebuilding that model in turn, inside the call of this one. With ``strip`` the
+    final softmax or sigmoid is left out, so the output is the logits.
+    """
+    if strip:
+        _refuse_hidden_softmax(model)
+    final = _final_layer(model) if strip else None
+    child = target.parents[1] if target is not None and len(target.parents) > 1 else None
+    captured = []
+
+    def call(layer, *args, **kwargs):
+        is_final = strip and layer is final
+        if child is not None and layer is child:
+            inner = Target(target.layer, target.parents[1:], target.kind, target.name)
+            activation, out = _rebuild(child, inner, is_final)(*args, **kwargs)
+            captured.append(activation)
+            return out
+        out = _logits_call(layer, *args, **kwargs) if is_final else layer(*args, **kwargs)
+        if target is not None and child is None and layer is target.layer:
+            captured.append(args[0] if target.kind == "input" else out)
+        return out
+
+    inputs, output = _run(model, call)
+    if target is None:
+        return keras.Model(inputs, output, name=f"{model.name}_logits")
+    if len(captured) != 1:
+        raise ValueError(
+            f"layer {target.name!r} is called {len(captured)} times in model {model.name!r}; "
+            "cam_edu explains a layer that is called exactly once. Name another layer."
+        )
+    return keras.Model(inputs, [captured[0], output], name=f"{model.name}_at_{target.layer.name}")
+
+
+def split_model(model: keras.Model, target: Target, logits: bool = True) -> keras.Model:
+    """A model on ``model``'s input returning ``[activation (N, H, W, K), output (N, C)]``.
 
     Args:
-        model: a built Keras model whose (first) output is ``(N, C)`` class scores.
+        model: a functional or Sequential Keras model; the target may sit in a nested
+            model at any depth, and every graph on the way may branch.
+        target: from :func:`find_target`.
+        logits: if ``True``, the output is the pre-softmax (pre-sigmoid) logits: a final
+            ``Softmax`` or softmax/sigmoid ``Activation`` layer is left out, a final
+            ``Dense`` with any activation becomes its affine part ``x @ kernel + bias``,
+            also inside a nested last model.
 
-    Returns:
-        a symbolic tensor ``(N, C)`` in ``model``'s graph: the input of a final
-        ``Softmax`` / ``Activation("softmax" or "sigmoid")`` layer, the affine part
-        ``x @ kernel + bias`` of a final Dense layer with a non-linear activation, the
-        same recursively when the last layer is a nested model (e.g. a
-        ``Sequential([GlobalAveragePooling2D(), Dense(C, activation="softmax")])``
-        head), or else the output itself.
+    Raises:
+        ValueError: the output is probabilities that cannot be undone (a softmax inside
+            a convolution before ``Flatten``), or the layer is called several times.
     """
-    output = model.outputs[0]
-    layer, inputs = _producer(output)
-    if len(inputs) != 1:
-        return output
-    if _is_squashing(layer):
-        return inputs[0]
-    if _dense_activation(layer) not in (None, "linear"):
-        return PreActivation(layer)(inputs[0])
-    if isinstance(layer, keras.Model):
-        inner = _logits_model(layer)
-        if inner is not layer:
-            return inner(inputs[0])
-    return output
+    return _rebuild(require_model(model), target, strip=logits)
 
 
-def feeding_layer(model: keras.Model, layer: keras.layers.Layer):
-    """The layer whose output is the input of ``layer`` in ``model``'s graph, or ``None``.
-
-    Walks back from the model's (first) output along first inputs until it meets
-    ``layer``, so it suits a model's head (global pooling -> Dense). Nested models
-    are looked through both ways: a nested model that produces the input is entered
-    (its own last layer is returned), and the input layer of a nested model is left
-    for the tensor that feeds the nested model. Returns ``None`` if ``layer`` is not on
-    that path or is fed directly by the model's input.
-    """
-    tensor, outer = model.outputs[0], []  # outer: inputs of the nested calls entered
-    found = None
-    for _ in range(10_000):  # a guard; every step moves one call towards the input
-        op, inputs = _producer(tensor)
-        if isinstance(op, keras.layers.InputLayer):
-            if not outer:
-                return None
-            tensor = outer.pop()
-        elif isinstance(op, keras.Model):
-            if not inputs:
-                return None
-            outer.append(inputs[0])
-            tensor = op.outputs[tensor._keras_history.tensor_index]
-        elif found is not None:
-            return op
-        elif not inputs:
-            return None
-        else:
-            if op is layer:
-                found = op
-            tensor = inputs[0]
-    return None
+def logits_model(model: keras.Model) -> keras.Model:
+    """``model`` with its final softmax or sigmoid left out: input ``(N, ...)`` to logits
+    ``(N, C)``. The model itself if it already outputs logits."""
+    return model if outputs_logits(model) else _rebuild(require_model(model), None, strip=True)
 
 
-def cut_model(model: keras.Model, layer: str | None = None, logits: bool = True) -> keras.Model:
+def cut_model(model: keras.Model, layer=None, logits: bool = True) -> keras.Model:
     """A model returning ``[activation of layer, pre-activation logits]``.
 
     Args:
         model: a built Keras model; the layer may sit inside a nested model.
-        layer: layer name, or ``None`` for the last layer with a 4-D output.
+        layer: a layer name, a symbolic tensor of the model, or ``None`` for the
+            tensor the global pooling reads (see :func:`find_target`).
         logits: if ``False``, return only the activation.
 
     Returns:
         a ``keras.Model`` mapping the model's input ``(N, ...)`` to
         ``[(N, H, W, K), (N, C)]`` (or just ``(N, H, W, K)``).
-
-    The logits are the model's output with a final softmax or sigmoid removed, so
-    gradients do not saturate.
     """
-    require_model(model)
-    name = last_spatial_layer(model) if layer is None else layer
-    target, parents = find_layer(model, name)
-    if len(parents) == 1:
-        outputs = [target.output, logits_tensor(model)] if logits else target.output
-        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-        return keras.Model(inputs, outputs, name=f"{model.name}_cut_at_{name}")
-    if not all(_is_linear_chain(p) for p in parents):
-        raise ValueError(
-            f"layer {name!r} sits in a nested model inside a branching (non-sequential) "
-            "graph, which cam_edu cannot cut. Use a layer of the outer model, or rebuild the "
-            "model functionally on the inner model's input."
-        )
-    x = keras.Input(shape=tuple(model.inputs[0].shape[1:]), name="cut_input")
-    activation, out = _apply_chain(model, x, name, strip=True)
-    outputs = [activation, out] if logits else activation
-    return keras.Model(x, outputs, name=f"{model.name}_cut_at_{name}")
+    split = split_model(model, find_target(model, layer), logits=True)
+    if logits:
+        return split
+    return keras.Model(split.inputs, split.outputs[0], name=split.name)

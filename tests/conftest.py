@@ -1,5 +1,7 @@
 """Shared fixtures: small seeded Keras models built once per test session."""
 
+import socket
+
 import keras
 import numpy as np
 import pytest
@@ -38,3 +40,25 @@ def nested_model():
         ],
         name="nested",
     )
+
+
+@pytest.fixture()
+def no_network(monkeypatch, tmp_path):
+    """Every connection attempt fails at once, and the Keras cache is an empty folder.
+
+    ``KERAS_HOME`` points at an empty folder (cam_edu reads it at each call), so a file
+    cached on this machine cannot hide a download; ``CAM_EDU_OFFLINE`` is unset, so the
+    code under test really tries the network. Returns the list of attempted connections.
+    """
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("CAM_EDU_OFFLINE", raising=False)
+    return attempts

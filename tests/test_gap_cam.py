@@ -146,7 +146,7 @@ def test_identity_on_a_trained_model():
 
 def test_cam_head_in_nested_models(nested_model, digits):
     head = cam_head(nested_model)
-    assert head.feature_layer == "inner_conv2"
+    assert head.feature_layer == "base"  # the nested base's output is what the GAP reads
     assert head.dense_layer == "outer_dense"
     assert head.kernel.shape == (12, 5)
     cams, logits = compute_cam(nested_model, digits, class_index=4)

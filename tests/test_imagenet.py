@@ -1,11 +1,9 @@
 """ResNet50 loading (offline behaviour), ImageNet class names, photos, CAM on ResNet50."""
 
-import socket
 import time
 
 import numpy as np
 import pytest
-from keras.src.backend import config as keras_config
 
 from cam_edu.cam import cam_head, compute_cam
 from cam_edu.course import imagenet
@@ -32,18 +30,6 @@ def test_top_k_orders_probabilities():
     order, probs = imagenet.top_k(np.array([[0.0, 3.0, 1.0, 2.0]]), k=2)
     assert order.tolist() == [[1, 3]]
     assert probs[0, 0] > probs[0, 1]
-
-
-@pytest.fixture()
-def no_network(monkeypatch, tmp_path):
-    """No cached weights and no network: every connection attempt fails at once."""
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
-
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled by the test")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def test_offline_load_fails_fast_and_says_what_to_download(no_network):
@@ -90,7 +76,7 @@ def test_offline_env_attempts_no_download(monkeypatch, tmp_path):
     """With CAM_EDU_OFFLINE=1 Keras is never asked to download (no model is even built)."""
     import keras
 
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setenv("CAM_EDU_OFFLINE", "1")
 
     def boom(*args, **kwargs):

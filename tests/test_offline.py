@@ -22,34 +22,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from keras.src.backend import config as keras_config
 
 from cam_edu.course import cantilever, data, imagenet, models
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_FAIL_S = 10.0
-
-
-@pytest.fixture()
-def no_network(monkeypatch, tmp_path):
-    """Every connection attempt fails at once, and Keras's download cache is empty.
-
-    Keras reads its cache folder (``$KERAS_HOME`` or ``~/.keras``) once, at import; it is
-    pointed at an empty folder so a file cached on this machine cannot hide a download.
-    """
-    attempts = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise OSError("network disabled by the test")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
-    return attempts
 
 
 def _timed(fn, *args, **kwargs):
@@ -104,7 +81,7 @@ def test_load_mnist_bounds_a_stalled_download_and_restores_the_timeout(monkeypat
     """A download that stalls (no refusal, no answer) is cut by the socket timeout."""
     seen = []
 
-    def stalled():
+    def stalled(**kwargs):
         seen.append(socket.getdefaulttimeout())
         raise TimeoutError("timed out")
 
@@ -178,7 +155,7 @@ def test_load_resnet50_fails_fast_naming_the_file_the_url_and_the_folder(
     assert seconds < FAST_FAIL_S, f"took {seconds:.1f} s"
     message = str(exc)
     assert imagenet.WEIGHTS_FILE in message
-    assert imagenet.weights_url() in message
+    assert imagenet.WEIGHTS_URL in message
     assert str(tmp_path / "models" / imagenet.WEIGHTS_FILE) in message
     assert "allow_random=True" in message
 

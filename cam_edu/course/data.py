@@ -112,14 +112,12 @@ MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.n
 
 
 def keras_home() -> str:
-    """The Keras cache folder (``$KERAS_HOME`` or ``~/.keras``, as Keras fixed it at import)."""
-    try:
-        from keras.src.backend.config import keras_home as _keras_home
+    """The Keras cache folder: ``$KERAS_HOME``, else ``~/.keras`` (Keras's own rule).
 
-        home = _keras_home()
-    except ImportError:  # pragma: no cover - older or newer Keras layouts
-        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
-    return os.path.expanduser(home)
+    cam_edu passes this folder to Keras explicitly, so setting ``KERAS_HOME`` at any
+    time moves the course's downloads.
+    """
+    return os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
 
 
 def mnist_cache_path() -> str:
@@ -162,7 +160,10 @@ def load_mnist(
     failure = None
     with socket_timeout(timeout):  # a stalled connection fails instead of hanging
         try:
-            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+            os.makedirs(os.path.dirname(mnist_cache_path()), exist_ok=True)
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(
+                path=mnist_cache_path()  # an absolute path: Keras keeps the file there
+            )
         except Exception as exc:  # noqa: BLE001 - any failure is reported below
             failure = exc
     if failure is not None:

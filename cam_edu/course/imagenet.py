@@ -24,6 +24,9 @@ from cam_edu.cam import softmax
 from cam_edu.course.data import keras_home, offline_requested, socket_timeout
 
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+#: Where keras.applications.ResNet50(weights="imagenet") downloads them from, and their MD5.
+WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" + WEIGHTS_FILE
+WEIGHTS_MD5 = "2cb95161c43110f7111970584f804107"
 RANDOM_NAME = "resnet50_RANDOM_WEIGHTS"
 CLASSES_FILE = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.json"
 PHOTOS = {  # scikit-image sample photos that ship inside its wheel (no download)
@@ -37,13 +40,6 @@ PHOTOS = {  # scikit-image sample photos that ship inside its wheel (no download
 def weights_path() -> Path:
     """Where Keras keeps the ResNet50 ImageNet weights: ``<Keras cache>/models/``."""
     return Path(keras_home()) / "models" / WEIGHTS_FILE
-
-
-def weights_url() -> str:
-    """The address Keras downloads the weights from (taken from Keras itself)."""
-    from keras.src.applications.resnet import BASE_WEIGHTS_PATH
-
-    return BASE_WEIGHTS_PATH + WEIGHTS_FILE
 
 
 def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10.0):
@@ -70,15 +66,22 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
     else:
         with socket_timeout(timeout):
             try:
-                return keras.applications.ResNet50(weights="imagenet")
+                path = keras.utils.get_file(
+                    WEIGHTS_FILE,
+                    WEIGHTS_URL,
+                    cache_subdir="models",
+                    file_hash=WEIGHTS_MD5,
+                    cache_dir=keras_home(),
+                )
+                return keras.applications.ResNet50(weights=path)
             except Exception as exc:  # noqa: BLE001 - the reason goes into the message
                 reason = f"{type(exc).__name__}: {str(exc)[:200]}"
     if not allow_random:
         raise ConnectionError(
             f"The ImageNet weights of ResNet50 are not in the Keras cache and could not be "
             f"downloaded ({reason}). Download {WEIGHTS_FILE} (about 100 MB) from "
-            f"{weights_url()} on a machine with internet and put it at {weights_path()}; "
-            "or call keras.applications.ResNet50(weights='imagenet') once while online. "
+            f"{WEIGHTS_URL} on a machine with internet and put it at {weights_path()}; "
+            "or call cam_edu.course.imagenet.load_resnet50() once while online. "
             "For an offline dry run use load_resnet50(allow_random=True)."
         )
     print(

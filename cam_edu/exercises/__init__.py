@@ -1,4 +1,4 @@
-"""Instructor tooling: the exercise notebooks and their self-checks.
+r"""Instructor tooling: the exercise notebooks and their self-checks.
 
 - :mod:`cam_edu.exercises.builder` -- student notebooks built from the solution notebooks
 - :mod:`cam_edu.exercises.checks`  -- the self-checks a student runs on their functions

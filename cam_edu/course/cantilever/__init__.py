@@ -49,6 +49,7 @@ beam are fractions of the beam length :math:`L`.
 >>> data = make_dataset(8, seed=0)
 >>> data.images.shape, data.labels.tolist()[:4]
 ((8, 32, 64, 1), [0, 1, 1, 1])
+>>> import numpy as np
 >>> bool(np.isnan(data.fault_positions[data.labels == 0]).all())
 True
 

@@ -1,0 +1,119 @@
+"""One compiled path from a model to ``(activations, logits)`` and their gradients.
+
+CAM, Grad-CAM, Grad-CAM++ and the explorer all need the same two things from a
+model: the activation ``A`` ``(N, H, W, K)`` of one tensor and the pre-softmax
+logits ``(N, C)``, and Grad-CAM also ``dy^c/dA``. An :class:`Engine` builds the
+model that returns them once (:func:`cam_edu.layers.split_model`) and runs it as a
+``tf.function`` with a batch-size-free input signature, so a new batch size or a
+new image never recompiles. :func:`engine` keeps one per model and target.
+
+A one-unit sigmoid head ``p = sigmoid(z)`` counts as two classes with logits
+``[-z, z]`` everywhere in cam_edu (:func:`two_classes`, the one place of that rule).
+
+>>> import keras, numpy as np
+>>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+...                       keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+>>> a, logits = engine(m).forward(np.zeros((5, 8, 8, 1), "float32"))
+>>> a.shape, logits.shape
+((5, 6, 6, 2), (5, 3))
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from cam_edu.layers import Target, find_target, split_model
+
+
+def two_classes(scores):
+    """The score ``z`` of a one-unit sigmoid head as two classes ``[-z, z]`` (last axis).
+
+    ``sigmoid(-z) = 1 - sigmoid(z)`` is the probability of class 0, so class 0's
+    logit is ``-z``. The same rule turns a Dense kernel ``(K, 1)`` into ``(K, 2)``.
+
+    >>> np.asarray(two_classes(np.array([[1.5]]))).tolist()
+    [[-1.5, 1.5]]
+    """
+    return ops.concatenate([-scores, scores], axis=-1)
+
+
+class Engine:
+    """Compiled activations, logits and gradients of one model at one target tensor.
+
+    Attributes:
+        target: the explained tensor (:class:`cam_edu.layers.Target`).
+        split: the Keras model ``input -> [A (N, H, W, K), logits (N, C or 1)]``.
+        binary: whether a one-unit sigmoid head is expanded to two classes.
+        num_classes: ``C`` after that expansion.
+        traces: how many times the compiled functions were traced (a new batch size
+            must not add one).
+    """
+
+    def __init__(self, model: keras.Model, target: Target):
+        self.target = target
+        self.split = split_model(model, target)
+        self.binary = self.split.outputs[1].shape[-1] == 1
+        self.num_classes = 2 if self.binary else int(self.split.outputs[1].shape[-1])
+        self.traces = 0
+        spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
+        classes = tf.TensorSpec((None,), tf.int32)
+        # closures, not bound methods: TensorFlow counts traces per Python function, and
+        # one engine per model and layer is not the retracing it warns about
+        self._forward = tf.function(lambda x: self._activations_logits(x), input_signature=[spec])
+        self._gradients = tf.function(
+            lambda x, c: self._gradients_graph(x, c), input_signature=[spec, classes]
+        )
+
+    @functools.cached_property
+    def feature_model(self) -> keras.Model:
+        """The Keras model ``input -> A (N, H, W, K)`` alone."""
+        return keras.Model(self.split.inputs, self.split.outputs[0], name=f"{self.split.name}_a")
+
+    def _activations_logits(self, x):
+        self.traces += 1  # Python side effect: runs only while tracing
+        activations, logits = self.split(x, training=False)
+        return activations, two_classes(logits) if self.binary else logits
+
+    def _gradients_graph(self, x, classes):
+        with tf.GradientTape() as tape:
+            activations, logits = self._activations_logits(x)
+            predicted = tf.argmax(logits, axis=1, output_type=tf.int32)
+            chosen = tf.where(classes < 0, predicted, classes)
+            # each image's own class logit; images do not interact in inference mode,
+            # so the gradient of the sum is every image's own gradient
+            target = tf.reduce_sum(tf.gather(logits, chosen, axis=1, batch_dims=1))
+        return activations, tape.gradient(target, activations), logits, chosen
+
+    def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(A (N, H, W, K), logits (N, C))`` for checked images ``(N, ...)``."""
+        activations, logits = self._forward(images)
+        return activations.numpy(), logits.numpy()
+
+    def gradients(self, images: np.ndarray, classes: np.ndarray) -> tuple:
+        """``(A, g, logits, classes)``: ``g = d logit[class] / dA`` ``(N, H, W, K)``.
+
+        ``classes`` ``(N,)`` int32; ``-1`` means the image's predicted class.
+        """
+        out = self._gradients(images, classes)
+        return tuple(t.numpy() for t in out)
+
+
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def engine(model: keras.Model, layer=None) -> Engine:
+    """The :class:`Engine` of ``model`` at ``layer`` (``None``: what the global pooling
+    reads; a name; or a symbolic tensor), built once and cached per model."""
+    per_model = _ENGINES.setdefault(model, {})
+    key = layer if layer is None or isinstance(layer, str) else ("tensor", id(layer))
+    if key not in per_model:
+        target = find_target(model, layer)
+        same = [e for e in per_model.values() if e.target[:3] == target[:3]]
+        per_model[key] = same[0] if same else Engine(model, target)
+    return per_model[key]
