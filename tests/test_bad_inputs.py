@@ -25,8 +25,9 @@ import pytest
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from cam_edu import cam, gap, gradcam, layers, localize, viz, widgets
-from cam_edu.course import data
+from cam_edu import cam, exercises, gap, gradcam, layers, localize, viz, widgets
+from cam_edu.course import cantilever, data, imagenet
+from cam_edu.exercises import safe_io
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
 BEGIN, END = "<!-- BEGIN CASES (generated) -->", "<!-- END CASES -->"
@@ -281,6 +282,15 @@ CASES = [
     Case("sequential-never-called-gradcam", "gradcam.grad_cam", "the same, for Grad-CAM",
          lambda z: gradcam.grad_cam(z.unbuilt_model(), X), ValueError,
          "model 'unbuilt'", "keras.Input", "no defined input"),
+    Case("subclassed-model", "gradcam.grad_cam", "a subclassed model, already called",
+         lambda z: gradcam.grad_cam(z.subclassed_model(), X), ValueError,
+         "model 'subclassed'", "Rebuild it functionally", "subclassed model"),
+    Case("softmax-before-flatten", "gradcam.grad_cam", "probabilities behind a Flatten",
+         lambda z: gradcam.grad_cam(z.hidden_softmax_model(), X), ValueError,
+         "layer 'scores'", "keras.layers.Softmax() as the last layer", "outputs probabilities"),
+    Case("tensor-of-another-model", "gradcam.grad_cam", "a tensor of another model as layer",
+         lambda z: gradcam.grad_cam(z.gap_model, X, layer=keras.Input((7, 7, 4))), ValueError,
+         "the tensor", "a tensor of this model", "is not the input or output of a layer"),
     Case("model-name", "cam.compute_cam", "the model's name instead of the model",
          lambda z: cam.compute_cam("gap_cnn", X), TypeError,
          "model", "keras.Model", "got str"),
@@ -356,77 +366,57 @@ CASES = [
 # fmt: on
 
 
-def _optional_cases() -> list[Case]:
-    """Cases for the modules other helpers write; added once the module exists."""
+def _course_and_tooling_cases() -> list[Case]:
+    """Cases of the course's material and of the instructor tooling."""
     cases = []
     # fmt: off
-    try:
-        from cam_edu.course import cantilever
-    except ImportError:
-        cantilever = None
-    if cantilever is not None:
-        cases += [
-            Case("beam-negative-length", "cantilever.Beam", "a length with the wrong sign",
-                 lambda z: cantilever.Beam(length=-0.3), ValueError,
-                 "Beam.length", "positive number (SI units)", "got -0.3"),
-            Case("beam-damping-percent", "cantilever.Beam", "damping 5 meaning 5 %",
-                 lambda z: cantilever.Beam(damping_ratio=5), ValueError,
-                 "Beam.damping_ratio", "[0, 1)", "got 5"),
-            Case("fault-severity", "cantilever.natural_frequencies", "severity 1.5",
-                 lambda z: cantilever.natural_frequencies(cantilever.Beam(), 0.5, 1.5),
-                 ValueError, "severity", "[0, 1)", "got 1.5"),
-            Case("fault-position-metres", "cantilever.stiffness_factors", "position in mm",
-                 lambda z: cantilever.stiffness_factors(cantilever.Beam(), 150, 0.5),
-                 ValueError, "fault_position", "[0, 1]", "got 150", "Beam.length"),
-            Case("dataset-zero-images", "cantilever.make_dataset", "n = 0",
-                 lambda z: cantilever.make_dataset(0), ValueError,
-                 "n", "positive int", "got 0"),
-        ]
-    try:
-        from cam_edu.exercises import safe_io
-    except ImportError:
-        safe_io = None
-    if safe_io is not None:
-        cases += [
-            Case("write-dict", "safe_io.atomic_write", "a dict instead of its JSON text",
-                 lambda z: safe_io.atomic_write(z.tmp / "a.json", {"a": 1}), TypeError,
-                 "data", "bytes or str", "got dict", "json.dumps"),
-            Case("write-missing-folder", "safe_io.atomic_write", "a folder that does not exist",
-                 lambda z: safe_io.atomic_write(z.tmp / "nope" / "a.txt", "x"),
-                 FileNotFoundError, "nope/a.txt", "Create it first", "does not exist"),
-            Case("write-untouched-none", "safe_io.write_protected", "no way to detect edits",
-                 lambda z: safe_io.write_protected(z.tmp / "b.txt", "x", untouched=None),
-                 TypeError, "untouched", "a function of the existing file's bytes",
-                 "got NoneType"),
-        ]
-    try:
-        from cam_edu import exercises
-    except ImportError:
-        exercises = None
-    if exercises is not None:
-        cases += [
-            Case("solution-statement", "exercises.stub_source", "top-level code in a solution",
-                 lambda z: exercises.stub_source("x = 1\n"), exercises.ExerciseError,
-                 "a solution cell", "only imports and function definitions", "`x = 1`"),
-            Case("solution-syntax", "exercises.stub_source", "a solution that does not parse",
-                 lambda z: exercises.stub_source("def f(:\n"), exercises.ExerciseError,
-                 "a solution cell", "valid Python", "invalid syntax"),
-        ]
-    try:
-        from cam_edu.course import imagenet
-    except ImportError:
-        imagenet = None
-    if imagenet is not None:
-        cases += [
-            Case("photo-unknown", "imagenet.load_photos", "a photo that is not shipped",
-                 lambda z: imagenet.load_photos(("cat",)), ValueError,
-                 "photo", "choose from ['astronaut'", "['cat']"),
-        ]
+    cases += [
+        Case("beam-negative-length", "cantilever.Beam", "a length with the wrong sign",
+             lambda z: cantilever.Beam(length=-0.3), ValueError,
+             "Beam.length", "positive number (SI units)", "got -0.3"),
+        Case("beam-damping-percent", "cantilever.Beam", "damping 5 meaning 5 %",
+             lambda z: cantilever.Beam(damping_ratio=5), ValueError,
+             "Beam.damping_ratio", "[0, 1)", "got 5"),
+        Case("fault-severity", "cantilever.natural_frequencies", "severity 1.5",
+             lambda z: cantilever.natural_frequencies(cantilever.Beam(), 0.5, 1.5),
+             ValueError, "severity", "[0, 1)", "got 1.5"),
+        Case("fault-position-metres", "cantilever.stiffness_factors", "position in mm",
+             lambda z: cantilever.stiffness_factors(cantilever.Beam(), 150, 0.5),
+             ValueError, "fault_position", "[0, 1]", "got 150", "Beam.length"),
+        Case("dataset-zero-images", "cantilever.make_dataset", "n = 0",
+             lambda z: cantilever.make_dataset(0), ValueError,
+             "n", "positive int", "got 0"),
+    ]
+    cases += [
+        Case("write-dict", "safe_io.atomic_write", "a dict instead of its JSON text",
+             lambda z: safe_io.atomic_write(z.tmp / "a.json", {"a": 1}), TypeError,
+             "data", "bytes or str", "got dict", "json.dumps"),
+        Case("write-missing-folder", "safe_io.atomic_write", "a folder that does not exist",
+             lambda z: safe_io.atomic_write(z.tmp / "nope" / "a.txt", "x"),
+             FileNotFoundError, "nope/a.txt", "Create it first", "does not exist"),
+        Case("write-untouched-none", "safe_io.write_protected", "no way to detect edits",
+             lambda z: safe_io.write_protected(z.tmp / "b.txt", "x", untouched=None),
+             TypeError, "untouched", "a function of the existing file's bytes",
+             "got NoneType"),
+    ]
+    cases += [
+        Case("solution-statement", "exercises.stub_source", "top-level code in a solution",
+             lambda z: exercises.stub_source("x = 1\n"), exercises.ExerciseError,
+             "a solution cell", "only imports and function definitions", "`x = 1`"),
+        Case("solution-syntax", "exercises.stub_source", "a solution that does not parse",
+             lambda z: exercises.stub_source("def f(:\n"), exercises.ExerciseError,
+             "a solution cell", "valid Python", "invalid syntax"),
+    ]
+    cases += [
+        Case("photo-unknown", "imagenet.load_photos", "a photo that is not shipped",
+             lambda z: imagenet.load_photos(("cat",)), ValueError,
+             "photo", "choose from ['astronaut'", "['cat']"),
+    ]
     # fmt: on
     return cases
 
 
-CASES += _optional_cases()
+CASES += _course_and_tooling_cases()
 
 
 @pytest.fixture(scope="module")
@@ -473,10 +463,34 @@ def z(gap_model, tmp_path_factory):
             name="unbuilt",
         )
 
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__(name="subclassed")
+            self.conv = keras.layers.Conv2D(2, 3)
+            self.pool = keras.layers.GlobalAveragePooling2D()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(self.pool(self.conv(x)))
+
+    def subclassed_model():
+        model = Subclassed()
+        model(X)  # called once: weights, but no graph of layers
+        return model
+
+    def hidden_softmax_model():
+        inp = keras.Input((28, 28, 1))
+        pooled = keras.layers.GlobalAveragePooling2D(keepdims=True)(keras.layers.Conv2D(4, 3)(inp))
+        scores = keras.layers.Conv2D(3, 1, activation="softmax", name="scores")(pooled)
+        return keras.Model(inp, keras.layers.Flatten()(scores))
+
     x16 = RNG.random((2, 16, 16, 1), dtype=np.float32)
     x16.flat[:2] = 0.0, 1.0  # a [0, 1] image with both ends present
     return SimpleNamespace(
         model=gap_model,
+        gap_model=gap_model,
+        subclassed_model=subclassed_model,
+        hidden_softmax_model=hidden_softmax_model,
         rgb_model=rgb,
         rescaling_model=rescaling,
         flatten_model=flatten,

@@ -146,3 +146,12 @@ def test_box_area():
     assert box_area((2, 3, 6, 9)) == 24.0
     with pytest.raises(ValueError, match="empty or flipped"):
         box_area((5, 5, 5, 9))
+
+
+def test_bbox_joins_regions_that_touch_only_at_a_corner():
+    """The CAM paper's connected components use 8-connectivity: a diagonal chain of
+    cells is one region (4-connectivity would box a single cell)."""
+    m = np.zeros((6, 6))
+    for i in range(4):
+        m[i + 1, i + 1] = 1.0  # a diagonal: no two cells share an edge
+    assert bbox_from_cam(m) == (1, 1, 5, 5)

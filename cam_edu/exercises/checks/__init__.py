@@ -9,8 +9,10 @@ small cases (random inputs, odd shapes, edge cases) and prints one line:
 A failure message names the case, the shapes, how many values are wrong and where
 the first one is, never the expected values. The checks are fast (no training;
 seeded arrays and at most a tiny untrained model) and print nothing else, so their
-output is deterministic. One module per lesson (``lesson01`` ...), over a small
-:mod:`.harness`.
+output is deterministic. One module per lesson, over a small :mod:`.harness`:
+:mod:`.lesson01` (GAP loop), :mod:`.lesson02` (vectorized GAP and CAM, the CAM identity),
+:mod:`.lesson03` (upsampling, overlay, boxes, IoU), :mod:`.lesson04` (the crack's
+position, its error, the chance baseline), :mod:`.lesson06` (Grad-CAM).
 
 >>> import numpy as np
 >>> check_gap_loop(lambda f: np.asarray(f).mean(axis=(1, 2)))
