@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,11 +20,15 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run_benchmarks.py
 
 @pytest.fixture(scope="module")
 def bench():
+    """The benchmark script and its two sibling modules (cases, report), as one namespace."""
     spec = importlib.util.spec_from_file_location("run_benchmarks", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules["run_benchmarks"] = module
-    spec.loader.exec_module(module)
-    yield module
+    spec.loader.exec_module(module)  # puts benchmarks/ on sys.path for its siblings
+    import cases
+    import report
+
+    yield SimpleNamespace(**{**vars(cases), **vars(report), **vars(module)})
     sys.modules.pop("run_benchmarks", None)
 
 

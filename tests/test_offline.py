@@ -86,7 +86,7 @@ def test_load_mnist_bounds_a_stalled_download_and_restores_the_timeout(monkeypat
         raise TimeoutError("timed out")
 
     monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", stalled)
+    monkeypatch.setattr(data, "download_mnist", stalled)
     before = socket.getdefaulttimeout()
     with pytest.raises(ConnectionError, match="TimeoutError"):
         data.load_mnist(offline=False, timeout=3.0)
@@ -127,7 +127,7 @@ def test_load_mnist_says_delete_when_the_damaged_file_stays(no_network, tmp_path
     def fails(*args, **kwargs):
         raise ValueError("cannot load not an npz")
 
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", fails)
+    monkeypatch.setattr(data, "download_mnist", fails)
     with pytest.raises(ValueError, match=r"(?s)damaged.*cannot load not an npz.*Delete it") as info:
         data.load_mnist(offline=False)
     assert str(cached) in str(info.value)
@@ -247,8 +247,8 @@ def test_model_cache_never_overwrites_an_existing_file(cache, tiny_mnist, capsys
 
 @pytest.fixture()
 def benchmarks(monkeypatch):
-    path = ROOT / "benchmarks" / "run_benchmarks.py"
-    spec = importlib.util.spec_from_file_location("run_benchmarks", path)
+    path = ROOT / "benchmarks" / "report.py"
+    spec = importlib.util.spec_from_file_location("benchmark_report", path)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look it up
     spec.loader.exec_module(module)

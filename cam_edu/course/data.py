@@ -109,6 +109,7 @@ def load_mnist_offline(seed: int = 0, test_size: int = 1000, verbose: bool = Tru
 
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
 
 def keras_home() -> str:
@@ -120,8 +121,29 @@ def keras_home() -> str:
     return os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
 
 
+def download_mnist() -> tuple:
+    """``keras.datasets.mnist.load_data()``, with the Keras cache folder of
+    :func:`keras_home`: download ``mnist.npz`` (11 MB) once, check its SHA-256, load it.
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))``: uint8 ``(60000, 28, 28)`` and
+        ``(10000, 28, 28)`` images and their labels.
+    """
+    import keras
+
+    path = keras.utils.get_file(
+        "mnist.npz",
+        MNIST_URL,
+        file_hash=MNIST_SHA256,
+        cache_dir=keras_home(),
+        cache_subdir="datasets",
+    )
+    with np.load(path, allow_pickle=False) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
 def mnist_cache_path() -> str:
-    """Where ``keras.datasets.mnist.load_data()`` keeps ``mnist.npz`` (the Keras cache)."""
+    """Where :func:`download_mnist` keeps ``mnist.npz`` (the Keras cache)."""
     return os.path.join(keras_home(), "datasets", "mnist.npz")
 
 
@@ -154,16 +176,11 @@ def load_mnist(
         offline = offline_requested()
     if offline:
         return load_mnist_offline(seed=seed, verbose=verbose)
-    import keras
-
     cached = os.path.exists(mnist_cache_path())
     failure = None
     with socket_timeout(timeout):  # a stalled connection fails instead of hanging
         try:
-            os.makedirs(os.path.dirname(mnist_cache_path()), exist_ok=True)
-            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(
-                path=mnist_cache_path()  # an absolute path: Keras keeps the file there
-            )
+            (x_train, y_train), (x_test, y_test) = download_mnist()
         except Exception as exc:  # noqa: BLE001 - any failure is reported below
             failure = exc
     if failure is not None:
@@ -188,7 +205,7 @@ def load_mnist(
             return load_mnist_offline(seed=seed, verbose=verbose)
         if required:
             raise ConnectionError(
-                f"Could not download MNIST with keras.datasets.mnist.load_data() ({reason}). "
+                f"Could not download MNIST ({reason}). "
                 f"Download {MNIST_URL} (11 MB) once and put it at {mnist_cache_path()} (or "
                 "connect to the internet and call load_mnist() again), or use "
                 "load_mnist(offline=True)."

@@ -28,7 +28,7 @@ WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" + WEIGHTS_FILE
 WEIGHTS_MD5 = "2cb95161c43110f7111970584f804107"
 RANDOM_NAME = "resnet50_RANDOM_WEIGHTS"
-CLASSES_FILE = Path(__file__).resolve().parents[1] / "data" / "imagenet_classes.json"
+CLASSES_FILE = Path(__file__).resolve().parents[2] / "data" / "imagenet_classes.json"
 PHOTOS = {  # scikit-image sample photos that ship inside its wheel (no download)
     "chelsea": "a tabby cat; CC0, Stefan van der Walt",
     "coffee": "a cup of coffee; CC0, Rachel Michetti",

@@ -167,7 +167,7 @@ def cache_dir() -> Path:
     env = os.environ.get("CAM_EDU_CACHE")
     if env:
         return Path(env)
-    repo_data = Path(__file__).resolve().parents[1] / "data"
+    repo_data = Path(__file__).resolve().parents[2] / "data"
     return repo_data / "cache" if repo_data.is_dir() else Path.home() / ".cache" / "cam_edu"
 
 

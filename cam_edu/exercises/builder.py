@@ -346,7 +346,7 @@ def default_notebooks_dir() -> Path:
     here = Path.cwd() / "notebooks"
     if (here / "solutions").is_dir():
         return here
-    return Path(__file__).resolve().parents[1] / "notebooks"
+    return Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def solution_paths(solutions_dir: Path, names=None) -> list[Path]:
