@@ -14,7 +14,7 @@ r"""How good is a map? Deletion and insertion curves, localization, and randomiz
 
 >>> fractions = np.linspace(0, 1, 5)
 >>> curve_auc(fractions, np.array([[1.0, 0.5, 0.25, 0.0, 0.0]]))
-array([0.25])
+array([0.3125])
 """
 
 from __future__ import annotations
