@@ -357,6 +357,20 @@ def test_error_summary_of_perfect_and_chance_guesses():
     assert summary.chance_p90 == pytest.approx(1 - 0.1**0.5, abs=0.02)
 
 
+def test_peak_error_summary_on_maps_with_known_peaks():
+    from cam_edu.course.cantilever.localization import peak_error_summary
+
+    true = np.array([0.05, 0.35, 0.55, 0.95])
+    maps = np.zeros((4, 3, 10))
+    maps[np.arange(4), :, [0, 3, 5, 9]] = 1.0  # peaks at the columns' centres: (j + 0.5) / 10
+    summary = peak_error_summary(maps, true, draws=20, seed=3)
+    assert summary.median == pytest.approx(0.0, abs=1e-12)
+    maps[0, :, 0], maps[0, :, 4] = 0.0, 1.0  # first peak now 0.4 L off
+    shifted = peak_error_summary(maps, true, draws=20, seed=3)
+    assert shifted.p90 == pytest.approx(0.7 * 0.4, abs=1e-6)  # errors 0, 0, 0, 0.4 (linear)
+    assert shifted[2:] == summary[2:]  # the same seeded chance baseline
+
+
 # --- randomization ------------------------------------------------------------------------
 
 
