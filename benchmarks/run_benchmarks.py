@@ -14,6 +14,8 @@ sides timed alternately, after warm-up; absolute times are supporting detail onl
 - Grad-CAM vs CAM; batched vs per-image;
 - cam_edu's Grad-CAM vs tf-keras-vis's ``Gradcam`` on the same model and images
   (map agreement as a Pearson correlation, and the time ratio);
+- occlusion, Score-CAM and LIME as multiples of one forward pass of the same batch
+  (``benchmarks/faithfulness_costs.py``);
 - the explorer's redraw latency (median and 90th percentile; target below 50 ms).
 
 ResNet50 uses ImageNet weights when they are in the Keras cache, otherwise seeded random
@@ -50,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 COMMAND = ".venv/bin/python benchmarks/run_benchmarks.py"
 REDRAW_TARGET_MS = 50.0
+sys.path.insert(0, str(HERE))  # the sibling benchmark modules (faithfulness_costs)
 
 
 @dataclass
@@ -465,6 +468,8 @@ class Config:
     trained_mnist: bool = True
     resnet_channels: int = 2048
     resnet_classes: int = 1000
+    perturbation_images: int = 4
+    lime_samples: int = 1000
 
     @classmethod
     def tiny(cls) -> Config:
@@ -478,6 +483,8 @@ class Config:
             trained_mnist=False,
             resnet_channels=96,
             resnet_classes=50,
+            perturbation_images=2,
+            lime_samples=20,
         )
 
 
@@ -584,6 +591,12 @@ def run(config: Config, log=print) -> dict:
     add(bench_batched(mnist, x, "MNIST GAP CNN", "gradcam", max(2, config.repeat - 2)))
     if resnet is not None:
         add(bench_batched(resnet, x_res, "ResNet50", "cam", max(2, config.repeat - 2)))
+    log("perturbation maps vs forward pass ...")
+    from faithfulness_costs import rows as perturbation_rows
+
+    x_small = x[: config.perturbation_images]
+    for r in perturbation_rows(mnist, x_small, "MNIST GAP CNN", num_samples=config.lime_samples):
+        add(Row(**r))
     log("cam_edu vs tf-keras-vis ...")
     vis = [bench_tf_keras_vis(mnist, x, "MNIST GAP CNN", config.repeat)]
     if resnet is not None:
