@@ -25,45 +25,15 @@ from typing import NamedTuple
 import keras
 import numpy as np
 from scipy.integrate import trapezoid
-from scipy.ndimage import gaussian_filter
 
 from cam_edu.cam import as_model_images
 from cam_edu.gradcam import RandomizationStep, rank_correlation
 from cam_edu.layers import require_model, walk_layers
 from cam_edu.localize import as_box, box_accuracy
 from cam_edu.methods import get_method
-from cam_edu.perturbation import ClassScores
+from cam_edu.perturbation import ClassScores, baseline_images
 from cam_edu.validate import as_float_array, as_heatmap
 from cam_edu.viz import upsample
-
-BLUR_SIGMA = 5.0
-"""Standard deviation in pixels of the ``"blur"`` baseline (RISE: ``klen=11, nsig=5``)."""
-
-
-def baseline_images(images: np.ndarray, baseline) -> np.ndarray:
-    """What removed pixels become: ``(N, H, W, ch)``, a constant or a blurred copy.
-
-    Args:
-        images: checked images ``(N, H, W, ch)``.
-        baseline: a number, or ``"blur"``: a Gaussian blur of each image (sigma
-            :data:`BLUR_SIGMA` pixels in a 11 x 11 window, per channel, as RISE).
-
-    >>> baseline_images(np.ones((1, 4, 4, 1)), "blur").round(6).max()
-    np.float32(1.0)
-    """
-    if isinstance(baseline, str):
-        if baseline != "blur":
-            raise ValueError(
-                f"baseline must be a number or 'blur'; got {baseline!r}. RISE uses 0 for "
-                "deletion and 'blur' for insertion."
-            )
-        sigma = (0, BLUR_SIGMA, BLUR_SIGMA, 0)
-        return gaussian_filter(images, sigma, truncate=1.0, mode="nearest").astype(np.float32)
-    if isinstance(baseline, bool) or not isinstance(baseline, int | float | np.number):
-        raise TypeError(
-            f"baseline must be a number or 'blur'; got {type(baseline).__name__} {baseline!r}."
-        )
-    return np.full_like(images, float(baseline), dtype=np.float32)
 
 
 def _maps_at_image_size(heatmaps, x: np.ndarray) -> np.ndarray:

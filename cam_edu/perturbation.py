@@ -34,6 +34,7 @@ from unittest import mock
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.ndimage import gaussian_filter
 
 from cam_edu.cam import as_model_images, class_probabilities
 from cam_edu.layers import cut_model, last_spatial_layer, require_model
@@ -123,6 +124,36 @@ def _rebatch(batches: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
         yield np.concatenate(pending, axis=0)
 
 
+BLUR_SIGMA = 5.0
+"""Standard deviation in pixels of the ``"blur"`` baseline (RISE: ``klen=11, nsig=5``)."""
+
+
+def baseline_images(images: np.ndarray, baseline) -> np.ndarray:
+    """What removed pixels become: ``(N, H, W, ch)``, a constant or a blurred copy.
+
+    Args:
+        images: checked images ``(N, H, W, ch)``.
+        baseline: a number, or ``"blur"``: a Gaussian blur of each image (sigma
+            :data:`BLUR_SIGMA` pixels in a 11 x 11 window, per channel, as RISE).
+
+    >>> baseline_images(np.ones((1, 4, 4, 1)), "blur").round(6).max()
+    np.float32(1.0)
+    """
+    if isinstance(baseline, str):
+        if baseline != "blur":
+            raise ValueError(
+                f"baseline must be a number or 'blur'; got {baseline!r}. RISE uses 0 for "
+                "deletion and 'blur' for insertion."
+            )
+        sigma = (0, BLUR_SIGMA, BLUR_SIGMA, 0)
+        return gaussian_filter(images, sigma, truncate=1.0, mode="nearest").astype(np.float32)
+    if isinstance(baseline, bool) or not isinstance(baseline, int | float | np.number):
+        raise TypeError(
+            f"baseline must be a number or 'blur'; got {type(baseline).__name__} {baseline!r}."
+        )
+    return np.full_like(images, float(baseline), dtype=np.float32)
+
+
 def _patch_starts(length: int, patch: int, stride: int) -> list[int]:
     """Start positions of the patch along one axis; the last one touches the far edge."""
     starts = list(range(0, length - patch + 1, stride))
@@ -137,12 +168,12 @@ def occlusion_map(
     class_index=None,
     patch: int = 8,
     stride: int = 4,
-    baseline: float = 0.0,
+    baseline=0.0,
     batch_size: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Occlusion sensitivity (Zeiler & Fergus 2014): the class logit's drop under a patch.
 
-    A ``patch x patch`` square of value ``baseline`` slides over each image with step
+    A ``patch x patch`` square of ``baseline`` slides over each image with step
     ``stride`` (one extra row and column of positions so that the last patch touches the
     far edges). At each position the drop ``y_c(x) - y_c(x occluded)`` of the target's
     pre-softmax logit is recorded; a pixel's map value is the mean drop over the patches
@@ -155,7 +186,8 @@ def occlusion_map(
         class_index: ``None`` (each image's predicted class), an int, or ``(N,)`` ints.
         patch: side of the square occluder in pixels, at most ``min(H, W)``.
         stride: step between patch positions in pixels.
-        baseline: the occluder's value (0 = black for [0, 1] images).
+        baseline: the occluder: a number (0 = black for [0, 1] images), or ``"blur"``
+            for the same patch of a blurred copy (see :func:`baseline_images`).
         batch_size: images per model call.
 
     Returns:
@@ -174,7 +206,7 @@ def occlusion_map(
             f"patch must be at most the image's side min(H, W) = {min(height, width)}; got "
             f"{patch}. Use a smaller patch (e.g. {max(1, min(height, width) // 4)})."
         )
-    fill = float(baseline)
+    base = baseline_images(x, baseline)
     scores = ClassScores(model, batch_size=batch_size)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
@@ -187,7 +219,7 @@ def occlusion_map(
     def occluded(k: int) -> Iterator[np.ndarray]:
         for i, j in positions:
             copy = x[k : k + 1].copy()
-            copy[:, i : i + patch, j : j + patch] = fill
+            copy[:, i : i + patch, j : j + patch] = base[k, i : i + patch, j : j + patch]
             yield copy
 
     maps = np.zeros((n, height, width), np.float64)

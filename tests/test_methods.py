@@ -76,9 +76,9 @@ def mobilenet():
 # --- occlusion -----------------------------------------------------------------------------
 
 
-def _occlusion_reference(kernel, image, patch, stride):
-    """Per-pixel mean, over the patches covering it, of sum(R * x) under the patch (loops)."""
-    contributions = kernel * image[..., 0]
+def _occlusion_reference(kernel, image, patch, stride, base=0.0):
+    """Per-pixel mean over the patches covering it of sum(R * (x - base)) under the patch."""
+    contributions = kernel * (image[..., 0] - base)
     starts = sorted({*range(0, SIDE - patch + 1, stride), SIDE - patch})
     total, count = np.zeros((SIDE, SIDE)), np.zeros((SIDE, SIDE))
     for i in starts:
@@ -96,6 +96,16 @@ def test_occlusion_is_the_summed_contribution_under_the_patch(kernel, images, pa
     np.testing.assert_allclose(logits[:, 1], (kernel * images[..., 0]).sum(axis=(1, 2)), 1e-5)
     for k in range(3):
         ref = _occlusion_reference(kernel, images[k], patch, stride)
+        np.testing.assert_allclose(maps[k], ref, rtol=1e-4, atol=1e-5)
+
+
+def test_occlusion_with_a_blurred_patch(kernel, images):
+    from scipy.ndimage import gaussian_filter
+
+    maps, _ = perturbation.occlusion_map(region_model(kernel), images, 1, 3, 2, baseline="blur")
+    for k in range(3):
+        blurred = gaussian_filter(images[k, ..., 0], 5, truncate=1.0, mode="nearest")
+        ref = _occlusion_reference(kernel, images[k], 3, 2, base=blurred)
         np.testing.assert_allclose(maps[k], ref, rtol=1e-4, atol=1e-5)
 
 
@@ -205,6 +215,15 @@ def test_lime_finds_the_only_superpixel_the_model_reads(images):
     assert np.all(np.abs(cells[:, [0, 1, 3]]) < 0.05 * cells[:, 2:3])
     again, _ = perturbation.lime_map(region_model(weights), x, 1, **kw)
     np.testing.assert_array_equal(maps, again)  # seeded: the same map twice
+
+
+def test_lime_progress_bar_only_when_asked(images, capsys):
+    model = region_model(np.ones((SIDE, SIDE), np.float32))
+    kw = {"num_samples": 20, "segmentation": grid(2)}
+    perturbation.lime_map(model, images[:1], 1, **kw)
+    assert capsys.readouterr().err == ""
+    perturbation.lime_map(model, images[:1], 1, progress=True, **kw)
+    assert "20/20" in capsys.readouterr().err
 
 
 def test_lime_on_rgb_images_and_its_default_segmentation(small_cnn):
