@@ -346,6 +346,24 @@ def test_the_true_contributions_give_the_lowest_monotone_deletion_curve(weights,
     assert np.all(np.diff(inserted[0]) >= -1e-6)
 
 
+def test_faithfulness_scores_rank_the_true_contributions_first(kernel, images):
+    positive = np.abs(kernel)
+    model = region_model(positive)
+
+    def truth(model, images, class_index=None, layer=None):
+        return positive * images[..., 0], model(images).numpy()
+
+    table = faithfulness.faithfulness_scores(model, images, [truth, "occlusion"], 1, steps=16)
+    assert list(table) == ["truth", "occlusion"]
+    fractions, deleted = faithfulness.deletion_curve(
+        model, images, positive * images[..., 0], 1, 16
+    )
+    assert table["truth"].deletion_auc == pytest.approx(
+        faithfulness.curve_auc(fractions, deleted).mean()
+    )
+    assert table["truth"].deletion_auc <= table["occlusion"].deletion_auc + 1e-9
+
+
 # --- localization -------------------------------------------------------------------------
 
 
