@@ -434,3 +434,17 @@ def test_randomization_separates_explanations_from_edge_detectors(small_cnn):
         np.testing.assert_array_equal(w, w0)  # the model itself is untouched
     r = pearsonr(cascade[0].maps.ravel(), reference[0].maps.ravel()).statistic
     assert r == pytest.approx(1.0)  # the same trained maps to start from
+
+
+def test_nested_models(nested_model, digits):
+    """A layer inside a nested base model; randomization pairs the nested layers too."""
+    x = digits[:2]
+    maps, logits = perturbation.score_cam(nested_model, x, layer="inner_conv1")
+    grad_maps, grad_logits = grad_cam(nested_model, x, layer="inner_conv1")
+    assert maps.shape == grad_maps.shape == (2, 28, 28)
+    np.testing.assert_allclose(logits, grad_logits, rtol=1e-4, atol=1e-5)
+    steps = faithfulness.randomization_correlation(
+        nested_model, x, "scorecam", layer="inner_conv2", cascading=True
+    )
+    names = [s.layer for s in steps]
+    assert names == ["none (trained)", "outer_dense", "inner_conv2", "inner_conv1"]
