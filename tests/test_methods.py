@@ -448,3 +448,15 @@ def test_nested_models(nested_model, digits):
     )
     names = [s.layer for s in steps]
     assert names == ["none (trained)", "outer_dense", "inner_conv2", "inner_conv1"]
+
+
+@pytest.mark.parametrize("name", ["occlusion", "scorecam"])
+def test_class_index_rule(name, small_cnn):
+    """None = each image's predicted class; an int is broadcast; (N,) ints pick per image."""
+    x = np.random.default_rng(16).random((3, 12, 12, 1), dtype=np.float32)
+    method = METHODS[name]
+    predicted, logits = method(small_cnn, x, layer="c2")
+    np.testing.assert_array_equal(predicted, method(small_cnn, x, logits.argmax(1), "c2")[0])
+    per_image = method(small_cnn, x, [0, 1, 2], "c2")[0]
+    for c in range(3):
+        np.testing.assert_array_equal(per_image[c], method(small_cnn, x, c, "c2")[0][c])
