@@ -537,6 +537,8 @@ class Config:
     trained_mnist: bool = True
     resnet_channels: int = 2048
     resnet_classes: int = 1000
+    perturbation_images: int = 4
+    lime_samples: int = 1000
     speed_models: tuple = ("MobileNetV2", "ConvNeXtTiny")
     speed_size: int = 224
     speed_batch: int = 4
@@ -553,6 +555,8 @@ class Config:
             trained_mnist=False,
             resnet_channels=96,
             resnet_classes=50,
+            perturbation_images=2,
+            lime_samples=20,
             speed_models=("MobileNetV2",),
             speed_size=32,
             speed_batch=2,

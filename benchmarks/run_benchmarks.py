@@ -14,6 +14,8 @@ sides timed alternately, after warm-up; absolute times are supporting detail onl
 - Grad-CAM vs CAM; batched vs per-image;
 - cam_edu's Grad-CAM vs tf-keras-vis's ``Gradcam`` on the same model and images
   (map agreement as a Pearson correlation, and the time ratio);
+- occlusion, Score-CAM and LIME as multiples of one forward pass of the same batch
+  (``faithfulness_costs.py``);
 - the explorer's redraw latency (median and 90th percentile; target below 50 ms).
 
 ResNet50 uses ImageNet weights when they are in the Keras cache, otherwise seeded random
@@ -61,6 +63,7 @@ from cases import (  # noqa: E402
     speed_models,
     tf_keras_vis_row,
 )
+from faithfulness_costs import rows as perturbation_rows  # noqa: E402
 from report import _fmt_ratio, markdown, plot, text_table, update_readme  # noqa: E402
 
 
@@ -121,6 +124,10 @@ def run(config: Config, log=print) -> dict:
     add(bench_batched(mnist, x, "MNIST GAP CNN", "gradcam", max(2, config.repeat - 2)))
     if resnet is not None:
         add(bench_batched(resnet, x_res, "ResNet50", "cam", max(2, config.repeat - 2)))
+    log("perturbation maps vs forward pass ...")
+    x_small = x[: config.perturbation_images]
+    for r in perturbation_rows(mnist, x_small, "MNIST GAP CNN", num_samples=config.lime_samples):
+        add(Row(**r))
     log("cam_edu vs tf-keras-vis ...")
     vis = [bench_tf_keras_vis(mnist, x, "MNIST GAP CNN", config.repeat)]
     if resnet is not None:

@@ -11,6 +11,9 @@ The notebooks teach; this package computes. Three parts, each in its own place:
 - :mod:`cam_edu.engine`   -- one compiled path to activations, logits and gradients
 - :mod:`cam_edu.cam`      -- class activation maps and the GAP -> Dense head of a model
 - :mod:`cam_edu.gradcam`  -- Grad-CAM, Grad-CAM++ and the randomization sanity check
+- :mod:`cam_edu.perturbation` -- occlusion, LIME and Score-CAM maps
+- :mod:`cam_edu.faithfulness` -- deletion/insertion curves, pointing game, randomization
+- :mod:`cam_edu.methods`  -- every map method behind one call (for the explorer)
 - :mod:`cam_edu.viz`      -- upsampling, normalization, overlays and plots
 - :mod:`cam_edu.localize` -- boxes from heatmaps (20 % of max rule), IoU, box accuracy
 - :mod:`cam_edu.widgets`  -- the interactive explorer every lesson ends with
@@ -41,10 +44,17 @@ from cam_edu.cam import (  # noqa: E402 - the environment above must come first
     class_probabilities,
     compute_cam,
 )
+from cam_edu.faithfulness import (  # noqa: E402
+    curve_auc,
+    deletion_curve,
+    insertion_curve,
+    randomization_correlation,
+)
 from cam_edu.gap import global_average_pool, global_average_pool_loop  # noqa: E402
 from cam_edu.gradcam import cascading_randomization, grad_cam, grad_cam_plus_plus  # noqa: E402
 from cam_edu.layers import cut_model, locate_target  # noqa: E402
 from cam_edu.localize import bbox_from_cam, box_accuracy, iou  # noqa: E402
+from cam_edu.perturbation import lime_map, occlusion_map, score_cam  # noqa: E402
 from cam_edu.viz import overlay, plot_cam_grid, upsample  # noqa: E402
 from cam_edu.widgets import cam_explorer  # noqa: E402
 
@@ -60,14 +70,21 @@ __all__ = [
     "class_activation_maps",
     "class_probabilities",
     "compute_cam",
+    "curve_auc",
     "cut_model",
+    "deletion_curve",
     "global_average_pool",
     "global_average_pool_loop",
     "grad_cam",
     "grad_cam_plus_plus",
+    "insertion_curve",
     "iou",
+    "lime_map",
     "locate_target",
+    "occlusion_map",
     "overlay",
     "plot_cam_grid",
+    "randomization_correlation",
+    "score_cam",
     "upsample",
 ]

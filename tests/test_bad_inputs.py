@@ -25,7 +25,18 @@ import pytest
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from cam_edu import cam, exercises, gap, gradcam, layers, localize, viz, widgets
+from cam_edu import (
+    cam,
+    exercises,
+    faithfulness,
+    gap,
+    gradcam,
+    layers,
+    localize,
+    perturbation,
+    viz,
+    widgets,
+)
 from cam_edu.course import cantilever, data, imagenet
 from cam_edu.exercises import safe_io
 
@@ -362,6 +373,47 @@ CASES = [
     Case("canvas-labels", "data.digits_on_canvas", "labels of another batch",
          lambda z: data.digits_on_canvas(X, [1, 2, 3]), ValueError,
          "labels", "shape (2,)", "(3,)"),
+]
+# fmt: on
+
+# fmt: off
+CASES += [  # perturbation maps and faithfulness metrics
+    Case("occlusion-patch-too-big", "perturbation.occlusion_map", "a patch larger than the image",
+         lambda z: perturbation.occlusion_map(z.model, X, patch=40), ValueError,
+         "patch", "at most the image's side min(H, W) = 28", "got 40"),
+    Case("occlusion-stride-zero", "perturbation.occlusion_map", "stride 0",
+         lambda z: perturbation.occlusion_map(z.model, X, stride=0), ValueError,
+         "stride", "positive int", "got 0"),
+    Case("occlusion-baseline-name", "perturbation.occlusion_map", "baseline='gray'",
+         lambda z: perturbation.occlusion_map(z.model, X, baseline="gray"), ValueError,
+         "baseline", "a number or 'blur'", "'gray'"),
+    Case("occlusion-class-range", "perturbation.occlusion_map", "class 10 of 10 classes",
+         lambda z: perturbation.occlusion_map(z.model, X, class_index=10), IndexError,
+         "class_index", "[0, 9]", "got 10"),
+    Case("lime-no-samples", "perturbation.lime_map", "num_samples=0",
+         lambda z: perturbation.lime_map(z.model, X, num_samples=0), ValueError,
+         "num_samples", "positive int", "got 0", "1000"),
+    Case("scorecam-flat-layer", "perturbation.score_cam", "a layer with no spatial map",
+         lambda z: perturbation.score_cam(z.model, X, layer="gap"), ValueError,
+         "layer 'gap'", "4-D output (N, H, W, K)", "no 4-D output"),
+    Case("deletion-map-count", "faithfulness.deletion_curve", "3 heatmaps for 2 images",
+         lambda z: faithfulness.deletion_curve(z.model, X, np.stack([M, M, M])), ValueError,
+         "heatmaps", "(2, h, w)", "(3, 7, 7)"),
+    Case("deletion-baseline-name", "faithfulness.deletion_curve", "baseline='black'",
+         lambda z: faithfulness.deletion_curve(z.model, X, np.stack([M, M]), baseline="black"),
+         ValueError, "baseline", "a number or 'blur'", "'black'"),
+    Case("insertion-steps-zero", "faithfulness.insertion_curve", "steps=0",
+         lambda z: faithfulness.insertion_curve(z.model, X, np.stack([M, M]), steps=0),
+         ValueError, "steps", "positive int", "got 0"),
+    Case("auc-swapped", "faithfulness.curve_auc", "the curves and the fractions swapped",
+         lambda z: faithfulness.curve_auc(np.ones((2, 5)), np.linspace(0, 1, 5)), ValueError,
+         "fractions", "increasing, shape (steps + 1,)", "(2, 5)"),
+    Case("pointing-box-count", "faithfulness.pointing_game", "one box for two maps",
+         lambda z: faithfulness.pointing_game(np.stack([M, M]), [(0, 0, 4, 4)]), ValueError,
+         "true_boxes", "one each", "2 heatmaps but 1"),
+    Case("randomization-method", "faithfulness.randomization_correlation", "a misspelled method",
+         lambda z: faithfulness.randomization_correlation(z.model, X, "grad-cam"), ValueError,
+         "method", "one of ['cam', 'gradcam'", "'grad-cam'"),
 ]
 # fmt: on
 
