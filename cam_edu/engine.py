@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from cam_edu.layers import Target, find_target, split_model
+from cam_edu.layers import Target, find_target, logits_model, split_model
 
 
 def two_classes(scores):
@@ -104,7 +104,36 @@ class Engine:
         return tuple(t.numpy() for t in out)
 
 
+class LogitsEngine:
+    """Compiled pre-softmax logits ``(N, C)`` of a model, for methods that only need the
+    class scores of many altered images (occlusion, LIME, deletion curves).
+
+    Attributes:
+        binary: whether a one-unit sigmoid head is expanded to two classes.
+        num_classes: ``C`` after that expansion.
+        traces: how many times the compiled function was traced.
+    """
+
+    def __init__(self, model: keras.Model):
+        self.logits_model = logits_model(model)
+        self.binary = self.logits_model.outputs[0].shape[-1] == 1
+        self.num_classes = 2 if self.binary else int(self.logits_model.outputs[0].shape[-1])
+        self.traces = 0
+        spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
+        self._logits = tf.function(lambda x: self._compute(x), input_signature=[spec])
+
+    def _compute(self, x):
+        self.traces += 1  # Python side effect: runs only while tracing
+        logits = self.logits_model(x, training=False)
+        return two_classes(logits) if self.binary else logits
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        """Logits ``(N, C)`` of checked images ``(N, ...)``."""
+        return self._logits(images).numpy()
+
+
 _ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOGITS = ("logits only",)  # the cache key of a model's LogitsEngine
 
 
 def engine(model: keras.Model, layer=None) -> Engine:
@@ -114,6 +143,16 @@ def engine(model: keras.Model, layer=None) -> Engine:
     key = layer if layer is None or isinstance(layer, str) else ("tensor", id(layer))
     if key not in per_model:
         target = find_target(model, layer)
-        same = [e for e in per_model.values() if e.target[:3] == target[:3]]
+        same = [
+            e for e in per_model.values() if isinstance(e, Engine) and e.target[:3] == target[:3]
+        ]
         per_model[key] = same[0] if same else Engine(model, target)
     return per_model[key]
+
+
+def logits_engine(model: keras.Model) -> LogitsEngine:
+    """The :class:`LogitsEngine` of ``model``, built once and cached per model."""
+    per_model = _ENGINES.setdefault(model, {})
+    if _LOGITS not in per_model:
+        per_model[_LOGITS] = LogitsEngine(model)
+    return per_model[_LOGITS]

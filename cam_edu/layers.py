@@ -447,8 +447,13 @@ def split_model(model: keras.Model, target: Target, logits: bool = True) -> kera
 
 def logits_model(model: keras.Model) -> keras.Model:
     """``model`` with its final softmax or sigmoid left out: input ``(N, ...)`` to logits
-    ``(N, C)``. The model itself if it already outputs logits."""
-    return model if outputs_logits(model) else _rebuild(require_model(model), None, strip=True)
+    ``(N, C)``, on the same layers (no weights are copied).
+
+    Raises:
+        ValueError: the output is probabilities that cannot be undone (a softmax inside
+            a convolution before ``Flatten``).
+    """
+    return _rebuild(require_model(model), None, strip=True)
 
 
 def cut_model(model: keras.Model, layer=None, logits: bool = True) -> keras.Model:

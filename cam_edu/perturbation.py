@@ -36,7 +36,7 @@ import tensorflow as tf
 from scipy.ndimage import gaussian_filter
 
 from cam_edu.cam import as_model_images, class_probabilities
-from cam_edu.engine import engine
+from cam_edu.engine import engine, logits_engine
 from cam_edu.layers import require_model
 from cam_edu.validate import as_class_index
 
@@ -66,23 +66,20 @@ class ClassScores:
     def __init__(self, model: keras.Model, layer=None, batch_size: int = 64):
         self.model = require_model(model)
         self.batch_size = _positive_int(batch_size, "batch_size")
-        self._engine = engine(model, layer)  # the one compiled path, shared with Grad-CAM
-        self.layer = self._engine.target.name
-        self.binary = self._engine.binary
-        self.num_classes = self._engine.num_classes
-
-    def _run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self._engine.forward(np.asarray(images, np.float32))
+        self._layer = layer
+        self._scores = logits_engine(model)  # the one compiled path, shared per model
+        self.binary = self._scores.binary
+        self.num_classes = self._scores.num_classes
 
     def activations(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(A (N, h, w, K), logits (N, C))`` of checked images, in one call."""
-        return self._run(images)
+        """``(A (N, h, w, K), logits (N, C))`` of checked images, in one call, at ``layer``."""
+        return engine(self.model, self._layer).forward(np.asarray(images, np.float32))
 
     def logits(self, batches: Iterator[np.ndarray] | np.ndarray) -> np.ndarray:
         """Logits ``(M, C)`` of images ``(M, H, W, ch)`` or of an iterator of such batches."""
         if isinstance(batches, np.ndarray):
             batches = iter([batches])
-        out = [self._run(b)[1] for b in _rebatch(batches, self.batch_size)]
+        out = [self._scores.logits(b) for b in _rebatch(batches, self.batch_size)]
         return np.concatenate(out, axis=0)
 
     def probabilities(self, batches) -> np.ndarray:

@@ -20,7 +20,7 @@ from scipy.stats import pearsonr
 import cam_edu
 from cam_edu import faithfulness, perturbation
 from cam_edu.gradcam import cascading_randomization, grad_cam
-from cam_edu.layers import cut_model
+from cam_edu.layers import logits_model
 from cam_edu.methods import METHODS, get_method
 from cam_edu.viz import upsample
 
@@ -151,8 +151,8 @@ def test_score_cam_matches_tf_keras_vis(small_cnn):
     classes = np.array([0, 2, 1, 2])
     ours, _ = perturbation.score_cam(small_cnn, x, classes, layer="c2")
     # the same layers, ending in the logits (tf-keras-vis's ReplaceToLinear fails on Keras 3)
-    logits_model = keras.Model(small_cnn.inputs, cut_model(small_cnn, "c2").outputs[1])
-    theirs = Scorecam(logits_model)(
+    logits_only = logits_model(small_cnn)
+    theirs = Scorecam(logits_only)(
         CategoricalScore(list(classes)),
         x,
         penultimate_layer="c2",
