@@ -7,7 +7,7 @@
 Command line: ``python -m cam_edu.exercises build|check`` (see :mod:`.builder`).
 
 >>> from cam_edu.exercises import stub_source
->>> print(stub_source("def f(x):\n    return x\n"))
+>>> print(stub_source("def f(x):\\n    return x\\n"))
 def f(x):
     # YOUR CODE HERE
     raise NotImplementedError

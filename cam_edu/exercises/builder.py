@@ -10,9 +10,14 @@ the outputs of a correct solution) and tags the cells:
   functions. Its stored output must be the checks' ``✓`` line(s).
 - ``solution-only`` (optional): a cell left out of the student version.
 
-Every other cell, and all stored outputs, are copied unchanged, so running
-``pytest --nbval`` on a student notebook compares the student's results with a
-correct solution's; the untouched student version fails exactly at the self-checks.
+In the student version the exercise cells (tag ``exercise``) and the self-check cells
+are stored *unrun*: no outputs, no execution count, so nobody sees a ``✓`` before
+writing a line. Every other cell is copied with its outputs. ``pytest --nbval`` on a
+student notebook therefore compares the outputs of the other cells with a correct
+solution's, runs the unrun cells without comparing their outputs, and fails where a
+cell raises: a failing self-check raises
+:class:`~cam_edu.exercises.checks.SelfCheckFailed`, whose message is its ``✗`` line
+with the hint. The untouched student version fails exactly at the self-checks.
 
 Commands (from the repository root)::
 
@@ -299,6 +304,8 @@ def student_notebook(solution_nb, source_name: str):
         if SOLUTION_TAG in tags:
             new.source = stub_source(cell.source, f"{source_name}, cell {i}")
             new.metadata["tags"] = [STUDENT_TAG if t == SOLUTION_TAG else t for t in tags]
+        if SOLUTION_TAG in tags or CHECK_TAG in tags:
+            new.outputs, new.execution_count = [], None  # stored unrun: see the module doc
         nb.cells.append(new)
     # Hiding the bodies can leave imports unused anywhere in the notebook (numpy in the
     # set-up cell, say); mark them so that the linter passes on the student version.

@@ -1,7 +1,7 @@
 """Self-checks of lesson 6: Grad-CAM weights, map, activations and gradients.
 
 >>> check_gradcam_weights(lambda g: g.mean(axis=(1, 2)))
-✓ Grad-CAM weights: all 6 cases agree with cam_edu.
+✓ gradcam_weights: all 6 cases agree with cam_edu.
 """
 
 from __future__ import annotations
