@@ -221,7 +221,7 @@ def test_summary_totals_per_student_and_per_check(graded):
     assert f"| {EX03} | check_cam_identity | 1 | 10 |" in summary
     look_at = summary.split("## Notebooks to look at")[1].split("## Files not graded")[0]
     flagged = [line.split(",")[0] for line in look_at.strip().splitlines()]
-    assert flagged == ["- frank", "- grace", "- heidi", "- ivan", "- judy"]
+    assert flagged == ["- erin", "- frank", "- grace", "- heidi", "- ivan", "- judy"]
     assert "- alice/notes.txt: not a notebook named" in summary
     assert "checkpoint" not in summary
 

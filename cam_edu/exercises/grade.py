@@ -57,13 +57,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from cam_edu.exercises.builder import CHECK_TAG, PASS_MARK, ExerciseError, _tags
+from cam_edu.exercises.checks.harness import FAIL as FAIL_MARK
 from cam_edu.exercises.safe_io import atomic_write
 
 CHECKS_MODULE = "cam_edu.exercises.checks"
 FAILED_CHECK = "SelfCheckFailed"
 TAMPERED = "TAMPERED"
+NOT_SUBMITTED = "no notebook submitted"
 COLUMNS = ("student", "exercise", "check", "passed", "hint")
 _NUMBER = re.compile(r"ex\d+")
 
@@ -249,8 +253,6 @@ async def execute(nb, timeout: float, kernel: str = "python3") -> Run:
     starts at the first cell (not while the kernel starts); the kernel's working
     folder is a new temporary folder, removed afterwards.
     """
-    from nbclient import NotebookClient
-
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -279,8 +281,6 @@ async def execute(nb, timeout: float, kernel: str = "python3") -> Run:
         try:
             await client.async_execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except Exception as exc:
-            from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
             where = f" in cell {ran[-1] + 1} (`{_first_line(nb.cells[ran[-1]])}`)" if ran else ""
             if isinstance(exc, CellTimeoutError):
                 stopped = f"stopped at the time limit of {timeout:g} s{where}"
@@ -374,7 +374,7 @@ def _missing_rows(submissions: list[Submission]) -> list[Row]:
     exercises = {s.exercise.name: s.exercise for s in submissions}
     handed_in = {(s.student, s.exercise.name) for s in submissions}
     return [
-        Row(student, ex.name, check.name, False, "no notebook submitted")
+        Row(student, ex.name, check.name, False, NOT_SUBMITTED)
         for student in students
         for ex in exercises.values()
         if (student, ex.name) not in handed_in
@@ -448,12 +448,13 @@ def summary_markdown(rows: list[Row], ignored: list[str], timeout: float) -> str
     for exercise, check in dict.fromkeys((r.exercise, r.check) for r in rows):
         these = [r for r in rows if (r.exercise, r.check) == (exercise, check)]
         lines.append(f"| {exercise} | {check} | {sum(r.passed for r in these)} | {len(these)} |")
+    # everything but a check's own ✗ line or a missing notebook: crashes, time limits,
+    # unreadable files, deleted or tampered checks
     problems = sorted(
         {
             (r.student, r.exercise, r.hint)
             for r in rows
-            if r.hint.startswith((TAMPERED, "not finished", "not a valid", "several"))
-            or "was deleted" in r.hint
+            if not r.passed and not r.hint.startswith((FAIL_MARK, NOT_SUBMITTED))
         }
     )
     if problems:
