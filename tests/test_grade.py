@@ -274,14 +274,26 @@ def test_tampering_spots_a_redefined_check(source, flag):
     assert (found is None) if flag is None else (flag in found and "cell 4" in found), found
 
 
-def test_grade_refuses_an_output_folder_inside_the_submissions(tmp_path, capsys):
-    save(tmp_path / "alice" / "ex01.ipynb", student_nb(EX01))
-    before = fingerprint(tmp_path)
+def test_grade_refuses_bad_input_and_an_output_folder_inside_the_submissions(tmp_path, capsys):
+    built = NOTEBOOKS / "exercises"
+    klass = tmp_path / "class"
+    save(klass / "alice" / "ex01.ipynb", student_nb(EX01))
+    before = fingerprint(klass)
     with pytest.raises(ExerciseError, match="inside the submissions"):
-        exercises.grade(tmp_path, NOTEBOOKS / "exercises", tmp_path / "alice" / "grades")
-    args = ["--notebooks", str(NOTEBOOKS), "grade", str(tmp_path), "--out", str(tmp_path)]
+        exercises.grade(klass, built, klass / "alice" / "grades")
+    args = ["--notebooks", str(NOTEBOOKS), "grade", str(klass), "--out", str(klass)]
     assert exercises.main(args) == 2
     assert "grades never go next to a student's work" in capsys.readouterr().err
-    assert fingerprint(tmp_path) == before
+    assert fingerprint(klass) == before
     with pytest.raises(ExerciseError, match="no submission found"):
-        exercises.grade(tmp_path / "alice", NOTEBOOKS / "exercises", tmp_path / "out")
+        exercises.grade(klass / "alice", built, tmp_path / "out")
+    with pytest.raises(ExerciseError, match="is not a folder; expected the class's"):
+        exercises.grade(tmp_path / "nope", built)
+    with pytest.raises(ExerciseError, match="timeout must be > 0"):
+        exercises.grade(klass, built, timeout=0)
+    with pytest.raises(ExerciseError, match="no exercise notebooks"):
+        exercises.grade(klass, tmp_path / "nope")
+    save(tmp_path / "plain" / "ex01_gap_loop.ipynb", nbformat.v4.new_notebook())
+    with pytest.raises(ExerciseError, match="has no cell tagged 'self-check'"):
+        exercises.grade(klass, tmp_path / "plain")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "plain"]  # nothing written

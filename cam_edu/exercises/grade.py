@@ -140,6 +140,11 @@ def load_exercises(exercises_dir: Path) -> dict[str, Exercise]:
             for c in nb.cells
             if c.cell_type == "code" and CHECK_TAG in _tags(c)
         )
+        if not checks:
+            raise ExerciseError(
+                f"{path} has no cell tagged {CHECK_TAG!r}, so there is nothing to grade; "
+                "pass the folder of the built exercise notebooks (--notebooks)."
+            )
         number = _NUMBER.match(path.stem).group(0)
         exercises[number] = Exercise(path.stem, number, checks)
     if not exercises:
