@@ -6,6 +6,7 @@ in its check cell), partly right, wrong, crashing, endless loop, not JSON, an ed
 check cell, a deleted check cell, a redefined check function, plus ignored files.
 """
 
+import asyncio
 import csv
 import hashlib
 from pathlib import Path
@@ -18,7 +19,9 @@ from cam_edu import exercises
 from cam_edu.exercises import ExerciseError
 from cam_edu.exercises.checks import SelfCheckFailed, check_cam_identity, check_gap_loop
 from cam_edu.exercises.grade import (
+    Submission,
     find_submissions,
+    grade_submission,
     load_exercises,
     parse_name,
     tampering,
@@ -297,3 +300,20 @@ def test_grade_refuses_bad_input_and_an_output_folder_inside_the_submissions(tmp
     with pytest.raises(ExerciseError, match="has no cell tagged 'self-check'"):
         exercises.grade(klass, tmp_path / "plain")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "plain"]  # nothing written
+
+
+def test_unreadable_and_duplicate_submissions_fail_without_running(tmp_path):
+    ex = load_exercises(NOTEBOOKS / "exercises")["ex01"]
+    bad = tmp_path / "ann_ex01.ipynb"  # JSON, but no metadata and a cell without source
+    bad.write_text('{"cells": [{"cell_type": "code"}], "nbformat": 4, "nbformat_minor": 5}')
+    copy = tmp_path / "ann_ex01_gap_loop.ipynb"
+    save(copy, student_nb(EX01))
+    for paths, hint in [
+        ((bad,), "not a valid notebook (ValidationError: "),
+        ((bad, copy), "several notebooks for this exercise: ann_ex01.ipynb, ann_ex01_gap_loop"),
+    ]:
+        rows = asyncio.run(grade_submission(Submission("ann", ex, paths), timeout=1))
+        assert [(r.student, r.exercise, r.check, r.passed) for r in rows] == [
+            ("ann", EX01, "check_gap_loop", False)
+        ]
+        assert rows[0].hint.startswith(hint), rows[0].hint

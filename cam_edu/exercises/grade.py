@@ -333,6 +333,10 @@ def _rows(submission: Submission, results: list[tuple[bool, str]]) -> list[Row]:
     ]
 
 
+def _all_failed(submission: Submission, why: str) -> list[Row]:
+    return _rows(submission, [(False, why)] * len(submission.exercise.checks))
+
+
 async def grade_submission(
     submission: Submission, timeout: float, kernel: str = "python3"
 ) -> list[Row]:
@@ -340,18 +344,17 @@ async def grade_submission(
     checks = submission.exercise.checks
     if len(submission.paths) > 1:
         names = ", ".join(p.name for p in submission.paths)
-        return _rows(
-            submission, [(False, f"several notebooks for this exercise: {names}")] * len(checks)
-        )
+        return _all_failed(submission, f"several notebooks for this exercise: {names}")
     try:
         nb = nbformat.reads(submission.paths[0].read_bytes().decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
     except Exception as exc:
         why = f"not a valid notebook ({type(exc).__name__}: {str(exc)[:120]}); nothing was run"
-        return _rows(submission, [(False, why)] * len(checks))
+        return _all_failed(submission, why)
     tampered = tampering(nb, submission.exercise)
     if tampered:
         why = f"{TAMPERED}: {tampered}; not run, its results would not be trusted"
-        return _rows(submission, [(False, why)] * len(checks))
+        return _all_failed(submission, why)
     code = [(i, c.source.strip()) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     where = {
         check.source: max((i for i, s in code if s == check.source), default=None)
