@@ -326,9 +326,10 @@ def _check_result(run: Run, index: int) -> tuple[bool, str]:
 
 
 def _rows(submission: Submission, results: list[tuple[bool, str]]) -> list[Row]:
+    """One row per check, each hint on one line (error messages may quote several)."""
     ex = submission.exercise
     return [
-        Row(submission.student, ex.name, check.name, passed, hint)
+        Row(submission.student, ex.name, check.name, passed, " ".join(hint.split()))
         for check, (passed, hint) in zip(ex.checks, results, strict=True)
     ]
 
