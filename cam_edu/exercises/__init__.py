@@ -1,4 +1,4 @@
-"""Instructor tooling: the exercise notebooks and their self-checks.
+r"""Instructor tooling: the exercise notebooks and their self-checks.
 
 - :mod:`cam_edu.exercises.builder` -- student notebooks built from the solution notebooks
 - :mod:`cam_edu.exercises.checks`  -- the self-checks a student runs on their functions
@@ -9,7 +9,7 @@
 Command line: ``python -m cam_edu.exercises build|check|grade`` (see :mod:`.cli`).
 
 >>> from cam_edu.exercises import stub_source
->>> print(stub_source("def f(x):\\n    return x\\n"))
+>>> print(stub_source("def f(x):\n    return x\n"))
 def f(x):
     # YOUR CODE HERE
     raise NotImplementedError
