@@ -19,6 +19,8 @@ from cam_edu import exercises
 from cam_edu.exercises import ExerciseError
 from cam_edu.exercises.checks import SelfCheckFailed, check_cam_identity, check_gap_loop
 from cam_edu.exercises.grade import (
+    Check,
+    Exercise,
     Submission,
     find_submissions,
     grade_submission,
@@ -317,3 +319,19 @@ def test_unreadable_and_duplicate_submissions_fail_without_running(tmp_path):
             ("ann", EX01, "check_gap_loop", False)
         ]
         assert rows[0].hint.startswith(hint), rows[0].hint
+
+
+def test_a_kernel_that_dies_gives_a_failed_row_naming_the_cell(tmp_path):
+    """A tiny notebook without TensorFlow, so that its kernel is quick to start."""
+    ex = Exercise("ex99_demo", "ex99", (Check("check_x", "check_x(f)"),))
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("def f():\n    return 1"),
+            nbformat.v4.new_code_cell("import os\n\nos._exit(1)  # as a segfault would"),
+            nbformat.v4.new_code_cell("check_x(f)"),
+        ]
+    )
+    save(tmp_path / "kim_ex99.ipynb", nb)
+    rows = asyncio.run(grade_submission(Submission("kim", ex, (tmp_path / "kim_ex99.ipynb",)), 60))
+    hint = "not finished: the kernel died in cell 2 (`import os`)"
+    assert rows == [("kim", "ex99_demo", "check_x", False, hint)]
