@@ -1,5 +1,7 @@
 """Self-checks: correct code passes; wrong code gets a specific hint, never the answer."""
 
+import contextlib
+import io
 import re
 
 import matplotlib as mpl
@@ -12,13 +14,15 @@ from cam_edu.exercises import checks
 
 
 def run(check, *fns):
-    """Run a check; return its single printed line."""
-    import contextlib
-    import io
-
+    """Run a check; return its single line: the printed ✓ line or the raised ✗ line."""
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        result = check(*fns)
+        try:
+            result = check(*fns)
+        except checks.SelfCheckFailed as failure:
+            assert not buffer.getvalue(), "a failing check prints nothing before its ✗ line"
+            assert "\n" not in str(failure), str(failure)
+            return str(failure)
     assert result is None, "checks must return None (a notebook would display the value)"
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 1, lines

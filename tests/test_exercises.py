@@ -104,7 +104,11 @@ def test_student_notebook_stubs_tags_copies_outputs_and_records_a_fingerprint():
     noqa = "  # noqa: F401 (you will need it)"
     assert sources[1] == f"import numpy as np{noqa}\n\nfrom math import tau{noqa}"
     assert nb.cells[2].metadata["tags"] == ["exercise"]
-    assert nb.cells[3].outputs[0]["text"].startswith("✓")  # nbval expects the solution's output
+    # exercise and self-check cells are stored unrun: no ✓ before a line is written, and
+    # nbval runs them without comparing outputs; the other cells keep the solution's run
+    for cell in nb.cells[2:4]:
+        assert cell.outputs == [] and cell.execution_count is None
+    assert nb.cells[1].execution_count == 1
     meta = nb.metadata["cam_edu"]
     assert meta["generated_from"] == "solutions/ex99.ipynb"
     assert meta["work_sha256"] == exercises.work_fingerprint(nb)
@@ -150,7 +154,8 @@ def test_build_never_overwrites_student_work_without_force(course, capsys):
 
     # running the notebook changes outputs only: not an edit, a rebuild may replace it
     nb = nbformat.read(target, as_version=4)
-    nb.cells[3].outputs[0]["text"] = "✗ f: not written yet.\n"
+    nb.cells[3].outputs = [new_output("error", ename="SelfCheckFailed", evalue="✗ f: ...")]
+    nb.cells[3].execution_count = 1
     nbformat.write(nb, target)
     assert any("out of date" in p for p in exercises.check(course))
     assert statuses(exercises.build(course)) == ["updated"]
@@ -287,11 +292,12 @@ def _self_check_cells(path: Path) -> set[int]:
     return {i for i, c in enumerate(code) if "self-check" in c.metadata.get("tags", [])}
 
 
-def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_checks(tmp_path):
-    """One pytest run over both folders, as a student would type it (explicit paths)."""
-    report = tmp_path / "nbval.xml"
-    students = [f"notebooks/exercises/{p.name}" for p in SOLUTIONS]
-    solutions = [f"notebooks/solutions/{p.name}" for p in SOLUTIONS]
+def _nbval(args: list[str], report: Path, timeout: int = 900, cwd: Path = ROOT):
+    """Run ``pytest --nbval *args`` from ``cwd``; return the cells that failed and passed:
+    ``{notebook classname: {code cell number: failure text}}``.
+
+    The classname is the notebook's path relative to ``cwd``, with dots for slashes, so
+    the notebooks must be inside ``cwd``."""
     try:
         result = subprocess.run(
             [
@@ -302,16 +308,13 @@ def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_c
                 "-q",
                 "-p",
                 "no:cacheprovider",
-                "--nbval-sanitize-with",
-                "tests/nbval_sanitize.cfg",
                 f"--junitxml={report}",
-                *students,
-                *solutions,
+                *args,
             ],
-            cwd=ROOT,
+            cwd=cwd,
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout
@@ -344,6 +347,15 @@ def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_c
         bucket = failed if failure is not None else passed
         text = "" if failure is None else (failure.get("message", "") + (failure.text or ""))
         bucket.setdefault(notebook, {})[int(cell.split()[-1])] = text
+    return failed, passed
+
+
+def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_checks(tmp_path):
+    """One pytest run over both folders, as a student would type it (explicit paths)."""
+    students = [f"notebooks/exercises/{p.name}" for p in SOLUTIONS]
+    solutions = [f"notebooks/solutions/{p.name}" for p in SOLUTIONS]
+    sanitize = ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+    failed, passed = _nbval([*sanitize, *students, *solutions], tmp_path / "nbval.xml")
     for path in SOLUTIONS:
         key = f"notebooks.solutions.{path.name}"
         assert key not in failed, f"solution {path.name} fails nbval: {failed.get(key)}"
@@ -357,3 +369,56 @@ def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_c
         for cell, text in failed[key].items():
             assert "✗" in text and "not written yet" in text, (path.name, cell, text[:500])
         assert set(passed[key]) == set(range(len(passed[key]) + len(checks))) - checks
+
+
+def test_student_notebooks_store_exercise_and_check_cells_unrun():
+    for path in SOLUTIONS:
+        solution = nbformat.read(path, as_version=4)
+        student = nbformat.read(NOTEBOOKS / "exercises" / path.name, as_version=4)
+        kept = [c for c in solution.cells if "solution-only" not in c.metadata.get("tags", [])]
+        for theirs, ours in zip(kept, student.cells, strict=True):
+            if ours.cell_type != "code":
+                continue
+            tags = ours.metadata.get("tags", [])
+            if "exercise" in tags or "self-check" in tags:
+                assert ours.outputs == [] and ours.execution_count is None, (path.name, tags)
+            else:
+                assert ours.outputs == theirs.outputs, (path.name, ours.source[:60])
+        assert any("self-check" in c.metadata.get("tags", []) for c in student.cells)
+
+
+def _ex01_with(source: str):
+    """The student's ex01 with ``source`` in its exercise cell."""
+    nb = nbformat.read(NOTEBOOKS / "exercises" / "ex01_gap_loop.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
+    cell.source = source
+    return nb
+
+
+def test_nbval_passes_a_right_student_notebook_and_fails_a_wrong_one_with_its_hint(tmp_path):
+    """As a student types it, on their saved notebook: unrun, or run and saved."""
+    from nbclient import NotebookClient
+
+    solution = nbformat.read(SOLUTIONS[0], as_version=4)
+    (right,) = [c.source for c in solution.cells if "solution" in c.metadata.get("tags", [])]
+    wrong = "def global_average_pool_loop(features):\n    return features.sum(axis=(1, 2))\n"
+    nbformat.write(_ex01_with(right), tmp_path / "right_unrun.ipynb")
+    saved = _ex01_with(right)
+    NotebookClient(saved, kernel_name="python3", timeout=300).execute()  # raises if a cell does
+    nbformat.write(saved, tmp_path / "right_saved.ipynb")
+    nbformat.write(_ex01_with(wrong), tmp_path / "wrong.ipynb")
+    names = ["right_unrun.ipynb", "right_saved.ipynb", "wrong.ipynb"]
+    failed, passed = _nbval(names, tmp_path / "nbval.xml", 600, cwd=tmp_path)
+
+    def cells(results, name):
+        return results.get(name, {})
+
+    checks = _self_check_cells(SOLUTIONS[0])
+    code_cells = set(range(sum(c.cell_type == "code" for c in saved.cells)))
+    for name in names[:2]:
+        assert cells(failed, name) == {}, (name, cells(failed, name))
+        assert set(cells(passed, name)) == code_cells and len(code_cells) > len(checks)
+    assert set(cells(failed, "wrong.ipynb")) == checks
+    assert set(cells(passed, "wrong.ipynb")) == code_cells - checks
+    for text in cells(failed, "wrong.ipynb").values():
+        assert "✗ global_average_pool_loop:" in text and "divide by H * W" in text, text

@@ -3,8 +3,10 @@ r"""Instructor tooling: the exercise notebooks and their self-checks.
 - :mod:`cam_edu.exercises.builder` -- student notebooks built from the solution notebooks
 - :mod:`cam_edu.exercises.checks`  -- the self-checks a student runs on their functions
 - :mod:`cam_edu.exercises.safe_io` -- atomic writes that never overwrite a student's work
+- :mod:`cam_edu.exercises.grade`   -- run a class's submissions, write grades.csv
+- :mod:`cam_edu.exercises.cli`     -- the command line
 
-Command line: ``python -m cam_edu.exercises build|check`` (see :mod:`.builder`).
+Command line: ``python -m cam_edu.exercises build|check|grade`` (see :mod:`.cli`).
 
 >>> from cam_edu.exercises import stub_source
 >>> print(stub_source("def f(x):\n    return x\n"))
@@ -17,16 +19,18 @@ from cam_edu.exercises.builder import (
     ExerciseError,
     build,
     check,
-    main,
     stub_source,
     student_notebook,
     work_fingerprint,
 )
+from cam_edu.exercises.cli import main
+from cam_edu.exercises.grade import grade
 
 __all__ = [
     "ExerciseError",
     "build",
     "check",
+    "grade",
     "main",
     "stub_source",
     "student_notebook",

@@ -1,7 +1,7 @@
-"""``python -m cam_edu.exercises``: build or check the exercise notebooks."""
+"""``python -m cam_edu.exercises``: build, check or grade the exercise notebooks."""
 
 import sys
 
-from cam_edu.exercises.builder import main
+from cam_edu.exercises.cli import main
 
 sys.exit(main())

@@ -10,11 +10,16 @@ the outputs of a correct solution) and tags the cells:
   functions. Its stored output must be the checks' ``✓`` line(s).
 - ``solution-only`` (optional): a cell left out of the student version.
 
-Every other cell, and all stored outputs, are copied unchanged, so running
-``pytest --nbval`` on a student notebook compares the student's results with a
-correct solution's; the untouched student version fails exactly at the self-checks.
+In the student version the exercise cells (tag ``exercise``) and the self-check cells
+are stored *unrun*: no outputs, no execution count, so nobody sees a ``✓`` before
+writing a line. Every other cell is copied with its outputs. ``pytest --nbval`` on a
+student notebook therefore compares the outputs of the other cells with a correct
+solution's, runs the unrun cells without comparing their outputs, and fails where a
+cell raises: a failing self-check raises
+:class:`~cam_edu.exercises.checks.SelfCheckFailed`, whose message is its ``✗`` line
+with the hint. The untouched student version fails exactly at the self-checks.
 
-Commands (from the repository root)::
+Commands (from the repository root; :mod:`.cli`)::
 
     python -m cam_edu.exercises build            # write notebooks/exercises/*.ipynb
     python -m cam_edu.exercises build --execute  # run the solutions first, then build
@@ -36,12 +41,10 @@ def f(x):
 
 from __future__ import annotations
 
-import argparse
 import ast
 import copy
 import io
 import json
-import sys
 import tokenize
 from pathlib import Path
 
@@ -299,6 +302,8 @@ def student_notebook(solution_nb, source_name: str):
         if SOLUTION_TAG in tags:
             new.source = stub_source(cell.source, f"{source_name}, cell {i}")
             new.metadata["tags"] = [STUDENT_TAG if t == SOLUTION_TAG else t for t in tags]
+        if SOLUTION_TAG in tags or CHECK_TAG in tags:
+            new.outputs, new.execution_count = [], None  # stored unrun: see the module doc
         nb.cells.append(new)
     # Hiding the bodies can leave imports unused anywhere in the notebook (numpy in the
     # set-up cell, say); mark them so that the linter passes on the student version.
@@ -447,51 +452,3 @@ def check(notebooks_dir: Path | None = None) -> list[str]:
                 f"exercises/{orphan.name} has no solution in solutions/; add one or delete it."
             )
     return problems
-
-
-def main(argv=None) -> int:
-    """Command line: ``build [--force] [--execute] [NAME ...]`` and ``check``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m cam_edu.exercises",
-        description="Build the student exercise notebooks from the solutions, or check them.",
-    )
-    parser.add_argument(
-        "--notebooks",
-        type=Path,
-        default=None,
-        help="folder holding solutions/ and exercises/ (default: ./notebooks)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="write exercises/*.ipynb from solutions/*.ipynb")
-    b.add_argument("names", nargs="*", help="only these notebooks (file name or prefix: ex01)")
-    b.add_argument("--force", action="store_true", help="replace edited copies (keeps .bak)")
-    b.add_argument("--execute", action="store_true", help="run the solutions first")
-    sub.add_parser("check", help="exit 1 unless every student notebook matches a fresh build")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "check":
-            problems = check(args.notebooks)
-            for p in problems:
-                print(f"✗ {p}")
-            if not problems:
-                print("✓ the exercise notebooks are in sync with their solutions.")
-            return 1 if problems else 0
-        results = build(args.notebooks, args.names, force=args.force, execute=args.execute)
-    except ExerciseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    kept = []
-    for r in results:
-        extra = f" (your version saved as {r.backup.name})" if r.backup else ""
-        print(f"{r.status:9s} {r.path}{extra}")
-        if r.status == "kept":
-            kept.append(r.path)
-    if kept:
-        print(
-            f"\n{len(kept)} notebook(s) were edited since the last build and were NOT "
-            "overwritten. Re-run with --force to replace them (each edited copy is saved "
-            "as <name>.bak first).",
-            file=sys.stderr,
-        )
-        return 1
-    return 0

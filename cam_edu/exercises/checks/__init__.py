@@ -1,10 +1,12 @@
 """Self-checks for the exercise notebooks: your function against cam_edu's reference.
 
 Each ``check_*`` function takes the function(s) you wrote, runs them on several
-small cases (random inputs, odd shapes, edge cases) and prints one line:
+small cases (random inputs, odd shapes, edge cases) and gives one line:
 
-- ``✓ <what>: all <n> cases agree with cam_edu.`` when everything matches, or
-- ``✗ <what>: <which case failed and how>. Hint: <what to look at>.``
+- it prints ``✓ <what>: all <n> cases agree with cam_edu.`` when everything matches;
+- it raises :class:`SelfCheckFailed` with the line
+  ``✗ <what>: <which case failed and how>. Hint: <what to look at>.`` otherwise
+  (in Jupyter the cell then shows that line, without a traceback).
 
 A failure message names the case, the shapes, how many values are wrong and where
 the first one is, never the expected values. The checks are fast (no training;
@@ -18,9 +20,12 @@ position, its error, the chance baseline), :mod:`.lesson06` (Grad-CAM).
 >>> check_gap_loop(lambda f: np.asarray(f).mean(axis=(1, 2)))
 ✓ global_average_pool_loop: all 6 cases agree with cam_edu.
 >>> check_gap_loop(lambda f: np.asarray(f).sum(axis=(1, 2)))  # doctest: +ELLIPSIS
-✗ global_average_pool_loop: ...sum over the positions... divide by H * W...
+Traceback (most recent call last):
+...
+cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ global_average_pool_loop: ...sum over...
 """
 
+from cam_edu.exercises.checks.harness import SelfCheckFailed
 from cam_edu.exercises.checks.lesson01 import check_gap_loop
 from cam_edu.exercises.checks.lesson02 import (
     check_cam_identity,
@@ -49,6 +54,7 @@ from cam_edu.exercises.checks.lesson06 import (
 )
 
 __all__ = [
+    "SelfCheckFailed",
     "check_activations_and_gradients",
     "check_box_from_cam",
     "check_cam_identity",

@@ -1,9 +1,16 @@
 """The harness of the self-checks: call the student's function safely, compare with a
-reference, print one ✓ or ✗ line with a hint.
+reference, then print one ✓ line or raise :class:`SelfCheckFailed` with one ✗ line.
+
+A failure is an exception, not just a printed line, so that a failing check stops
+"Run All" there and fails ``pytest --nbval`` on the student's notebook, whose check
+cells store no output to compare with. In Jupyter the ✗ line is all the cell shows.
 
 >>> run("demo", lambda: 3)
 ✓ demo: all 3 cases agree with cam_edu.
-True
+>>> run("demo", lambda: call(None, "f", "a case"))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ demo: expected a function, got NoneType...
 """
 
 from __future__ import annotations
@@ -21,6 +28,14 @@ FAIL = "✗"
 
 class CheckFailed(Exception):
     """One case of a self-check failed; the message is what the student reads."""
+
+
+class SelfCheckFailed(AssertionError):
+    """A self-check failed; the message is its ``✗ <what>: ... Hint: ...`` line."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show instead of a traceback: the ✗ line alone."""
+        return [str(self)]
 
 
 def seeded_rng(seed: int) -> np.random.Generator:
@@ -118,18 +133,20 @@ def compare(
         raise CheckFailed(f"for {case}, {count}{where}. Hint: {value_hint}")
 
 
-def run(title: str, cases: Callable[[], int]) -> bool:
-    """Run ``cases`` (returns the number of cases); print the ✓ or ✗ line."""
+def run(title: str, cases: Callable[[], int]) -> None:
+    """Run ``cases`` (returns the number of cases); print the ✓ line.
+
+    Raises:
+        SelfCheckFailed: with the ✗ line, if a case failed.
+    """
     try:
         n = cases()
     except CheckFailed as failure:
         message = str(failure).rstrip(".")
         if message.startswith(title + " "):
             message = "it" + message[len(title) :]
-        print(f"{FAIL} {title}: {message}.")
-        return False
+        raise SelfCheckFailed(f"{FAIL} {title}: {message}.") from None
     print(f"{PASS} {title}: all {n} cases agree with cam_edu.")
-    return True
 
 
 def uses_python_loops(fn) -> bool:

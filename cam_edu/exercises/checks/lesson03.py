@@ -1,7 +1,9 @@
 """Self-checks of lesson 3: upsampling, normalization, overlay, boxes and IoU.
 
 >>> check_iou(lambda a, b: 1.0)  # doctest: +ELLIPSIS
-✗ iou: ...
+Traceback (most recent call last):
+...
+cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ iou: ...
 """
 
 from __future__ import annotations
