@@ -44,7 +44,8 @@ from cam_edu.course.models import (
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 MANIFEST = "checkpoints.json"
 CANVAS = 56
-MNIST_COPIES = 3  # moved copies of each training digit, besides the digit itself
+MNIST_COPIES = 9  # moved copies of each training digit (besides the digit) for the MNIST nets
+CANVAS_COPIES = 3  # ... and for the canvas nets, whose images cost 4 times as much
 
 Arrays = tuple[np.ndarray, np.ndarray]
 
@@ -77,18 +78,18 @@ class Recipe:
     seed: int = 0
 
 
-def _digits(split: str) -> Arrays:
-    """The offline MNIST subset's ``"train"`` digits with their moved copies, or ``"test"``."""
+def _digits(split: str, copies: int = MNIST_COPIES) -> Arrays:
+    """The offline MNIST subset's ``"train"`` digits and ``copies`` moved copies, or ``"test"``."""
     data = load_mnist_offline(verbose=False)
     if split == "test":
         return data.x_test, data.y_test
-    moved = augment_digits(data.x_train, MNIST_COPIES, seed=0)
-    return np.concatenate([data.x_train, moved]), np.tile(data.y_train, MNIST_COPIES + 1)
+    moved = augment_digits(data.x_train, copies, seed=0)
+    return np.concatenate([data.x_train, moved]), np.tile(data.y_train, copies + 1)
 
 
 def _canvases(split: str) -> Arrays:
     """Lesson 06's canvases: the test digits with seed 1; training: all moved digits, seed 0."""
-    x, y = _digits(split)
+    x, y = _digits(split, CANVAS_COPIES)
     canvases = digits_on_canvas(x, y, canvas_size=CANVAS, seed=1 if split == "test" else 0)
     return canvases.x, canvases.y
 
@@ -100,13 +101,18 @@ def _beams(split: str) -> Arrays:
     return data.images, data.labels
 
 
-_MNIST_TRAIN = (
-    f"offline MNIST subset (load_mnist_offline(seed=0)): the 4,000 training digits and "
-    f"{MNIST_COPIES} moved copies of each (augment_digits(copies={MNIST_COPIES}, seed=0): "
-    "shifts up to 10 %, rotations up to 14.4 degrees)"
-)
+def _digits_text(copies: int) -> str:
+    return (
+        f"offline MNIST subset (load_mnist_offline(seed=0)): the 4,000 training digits and "
+        f"{copies} moved copies of each (augment_digits(copies={copies}, seed=0): "
+        "shifts up to 10 %, rotations up to 14.4 degrees)"
+    )
+
+
 _MNIST_TEST = "the 1,000 held-out test digits of the offline MNIST subset"
-_CANVAS_TRAIN = f"{_MNIST_TRAIN}, each on a {CANVAS}x{CANVAS} canvas (digits_on_canvas(seed=0))"
+_CANVAS_TRAIN = (
+    f"{_digits_text(CANVAS_COPIES)}, each on a {CANVAS}x{CANVAS} canvas (digits_on_canvas(seed=0))"
+)
 _CANVAS_TEST = (
     f"{_MNIST_TEST} on a {CANVAS}x{CANVAS} canvas (digits_on_canvas(seed=1)), as in lesson 06"
 )
@@ -136,7 +142,7 @@ RECIPES: dict[str, Recipe] = {
         architecture="build_gap_cnn()",
         train_data=lambda: _digits("train"),
         test_data=lambda: _digits("test"),
-        train_text=_MNIST_TRAIN,
+        train_text=_digits_text(MNIST_COPIES),
         test_text=_MNIST_TEST,
         epochs=20,
         cosine=True,
@@ -146,7 +152,7 @@ RECIPES: dict[str, Recipe] = {
         architecture="build_flatten_cnn()",
         train_data=lambda: _digits("train"),
         test_data=lambda: _digits("test"),
-        train_text=_MNIST_TRAIN,
+        train_text=_digits_text(MNIST_COPIES),
         test_text=_MNIST_TEST,
         epochs=8,
         cosine=True,
