@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from cam_edu.course import checkpoints
+from cam_edu.course import checkpoints, models
 from cam_edu.course.checkpoints import (
     DATA_DIR,
     MANIFEST,
@@ -39,6 +39,12 @@ def test_checkpoints_meet_the_course_targets():
     assert checkpoint_info("canvas_gap")["test_size"] >= 500
     assert abs(accuracy["canvas_gap"] - accuracy["canvas_gmp"]) <= 0.01
     assert accuracy["beam"] >= 0.95
+
+
+def test_models_offers_the_same_loader():
+    shipped = load_checkpoint("beam").get_weights()
+    for a, b in zip(models.load_checkpoint("beam").get_weights(), shipped, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_unknown_name_lists_the_known_ones():

@@ -253,6 +253,16 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
     return _load(allow_random=allow_random, seed=seed, timeout=timeout)
 
 
+def load_checkpoint(name: str) -> keras.Model:
+    """The lessons' trained network ``name`` (e.g. ``"mnist_gap"``) from its weights in ``data/``.
+
+    See :func:`cam_edu.course.checkpoints.load_checkpoint`, which lists the names.
+    """
+    from cam_edu.course.checkpoints import load_checkpoint as _load
+
+    return _load(name)
+
+
 def build_flatten_cnn(
     num_classes: int = 10,
     input_shape: tuple[int, int, int] = (28, 28, 1),
