@@ -11,6 +11,7 @@ from cam_edu.course.checkpoints import (
     DATA_DIR,
     MANIFEST,
     RECIPES,
+    MovedImages,
     Recipe,
     checkpoint_info,
     load_checkpoint,
@@ -124,3 +125,22 @@ def test_augment_digits_moves_each_digit_reproducibly():
     assert np.all((ink > 0.85) & (ink < 1.15)), ink.min()
     with pytest.raises(ValueError, match="copies must be"):
         augment_digits(digits, copies=0)
+
+
+def test_moved_images_show_each_image_copies_times_per_epoch_reproducibly():
+    x = np.zeros((10, 28, 28, 1), np.float32)
+    x[:, 10:18, 10:18] = 1  # a square blob, so that a move is visible
+    y = np.arange(10)
+    a, b = MovedImages(x, y, 4, copies=3, seed=1), MovedImages(x, y, 4, copies=3, seed=1)
+    assert len(a) == 8  # ceil(30 / 4)
+    epoch = [a[i] for i in range(len(a))]
+    labels = np.concatenate([batch[1] for batch in epoch])
+    assert np.bincount(labels).tolist() == [3] * 10
+    assert all(batch[0].shape == (len(batch[1]), 28, 28, 1) for batch in epoch)
+    for i in (0, 7):
+        np.testing.assert_array_equal(a[i][0], b[i][0])  # same seed, same batches
+    images = np.concatenate([batch[0] for batch in epoch])
+    assert not np.allclose(images, x[labels])  # moved, not the images themselves
+    a.on_epoch_end()
+    assert not np.array_equal(a[0][0], b[0][0])  # the next epoch has new moves
+    assert not np.array_equal(a.order, b.order)
