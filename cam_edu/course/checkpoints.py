@@ -206,7 +206,7 @@ RECIPES: dict[str, Recipe] = {
     # GAP learns more slowly than GMP on the mostly blank canvases: more epochs for the
     # two to reach about the same accuracy, for a fair comparison of their CAMs
     "canvas_gap": _canvas_recipe("avg", epochs=12),
-    "canvas_gmp": _canvas_recipe("max", epochs=8),
+    "canvas_gmp": _canvas_recipe("max", epochs=3),
     "beam": Recipe(
         build=lambda: build_beam_cnn(filters=(8, 16, 32), seed=0),
         architecture="build_beam_cnn(filters=(8, 16, 32))",
