@@ -40,6 +40,8 @@ def test_checkpoints_meet_the_course_targets():
     assert checkpoint_info("canvas_gap")["test_size"] >= 500
     assert abs(accuracy["canvas_gap"] - accuracy["canvas_gmp"]) <= 0.01
     assert accuracy["beam"] >= 0.95
+    sizes = {name: (DATA_DIR / f"{name}.weights.h5").stat().st_size for name in RECIPES}
+    assert max(sizes.values()) < 500_000, sizes  # small files: no optimizer state
 
 
 def test_models_offers_the_same_loader():
