@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test setup lint benchmark exercises clean
+.PHONY: lab test setup lint benchmark exercises checkpoints clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ exercises: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmarks.py
+
+checkpoints: $(STAMP)
+	$(BIN)/python scripts/train_checkpoints.py
 
 clean:
 	rm -rf $(VENV)

@@ -2,6 +2,7 @@
 
 - :mod:`cam_edu.course.data`       -- MNIST (online, and an honest offline path), digits on a canvas
 - :mod:`cam_edu.course.models`     -- the lessons' GAP CNNs, seeded training, accuracy
+- :mod:`cam_edu.course.checkpoints` -- the lessons' trained networks, shipped in ``data/``
 - :mod:`cam_edu.course.imagenet`   -- ResNet50 with the ImageNet weights (or an honest offline path)
 - :mod:`cam_edu.course.cantilever` -- a simulated cracked cantilever beam, filmed as it vibrates
 

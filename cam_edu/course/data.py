@@ -108,6 +108,48 @@ def load_mnist_offline(seed: int = 0, test_size: int = 1000, verbose: bool = Tru
     )
 
 
+def augment_digits(
+    images, copies: int, seed: int = 0, max_shift: float = 0.1, max_rotation: float = 0.04
+) -> np.ndarray:
+    """``copies`` randomly moved copies of each image: small shifts and rotations, seeded.
+
+    Uses Keras's ``RandomRotation`` (seed ``seed``) and ``RandomTranslation`` (seed
+    ``seed + 1``) preprocessing layers, blank outside the image: same seed, same copies.
+
+    Args:
+        images: ``(N, H, W, 1)`` in ``[0, 1]``.
+        copies: number of moved copies of the whole set, at least 1.
+        seed: seed of the random moves.
+        max_shift: largest shift, as a fraction of the height and of the width.
+        max_rotation: largest rotation, as a fraction of a full turn (0.04 is 14.4 degrees).
+
+    Returns:
+        ``(copies * N, H, W, 1)`` float32 in ``[0, 1]``: copy ``k`` of image ``n`` at
+        row ``k * N + n``.
+
+    >>> augment_digits(np.ones((3, 28, 28, 1)), copies=2).shape
+    (6, 28, 28, 1)
+    """
+    import keras
+
+    x = np.asarray(images, np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W, 1); got {x.shape}.")
+    _check_unit_range(x, "images")
+    if not isinstance(copies, int) or copies < 1:
+        raise ValueError(f"copies must be an int >= 1; got {copies!r}.")
+    move = keras.Sequential(
+        [
+            keras.layers.RandomRotation(max_rotation, fill_mode="constant", seed=seed),
+            keras.layers.RandomTranslation(
+                max_shift, max_shift, fill_mode="constant", seed=seed + 1
+            ),
+        ]
+    )
+    moved = [np.asarray(move(x, training=True)) for _ in range(copies)]
+    return np.clip(np.concatenate(moved), 0, 1).astype(np.float32)
+
+
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 

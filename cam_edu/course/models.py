@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -204,16 +205,26 @@ def mnist_gap_cnn(data, epochs: int | None = None, seed: int = 0, **build_kwargs
         return model
     print(f"Training the GAP CNN for {epochs} epochs on {len(data.y_train):,} digits ...")
     train(model, data.x_train, data.y_train, epochs=epochs, seed=seed)
+    write_atomically(path, model.save_weights, suffix=".weights.h5")
+    return model
+
+
+def write_atomically(path: Path, write: Callable[[str], object], suffix: str = "") -> None:
+    """Make the file ``path`` with ``write(tmp)`` on a temporary name in its folder, then rename.
+
+    The file appears under its name only once complete, so an interrupted save never
+    leaves a truncated file that looks finished. ``suffix`` ends the temporary name
+    (Keras's ``save_weights`` wants ``".weights.h5"``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".weights.h5")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=suffix)
     os.close(handle)
     os.chmod(tmp, 0o644)
     try:
-        model.save_weights(tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return model
 
 
 def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
@@ -240,6 +251,16 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
     from cam_edu.course.imagenet import load_resnet50 as _load
 
     return _load(allow_random=allow_random, seed=seed, timeout=timeout)
+
+
+def load_checkpoint(name: str) -> keras.Model:
+    """The lessons' trained network ``name`` (e.g. ``"mnist_gap"``) from its weights in ``data/``.
+
+    See :func:`cam_edu.course.checkpoints.load_checkpoint`, which lists the names.
+    """
+    from cam_edu.course.checkpoints import load_checkpoint as _load
+
+    return _load(name)
 
 
 def build_flatten_cnn(
