@@ -1,8 +1,9 @@
 """The JavaScript the slides and the website serve themselves: copies from ``node_modules/``.
 
-``npm ci`` (``make node_modules``) installs the versions locked in ``package-lock.json``;
-nothing is fetched from a CDN when building or when viewing. Only the files the pages
-load are copied (MathJax: the TeX input and CommonHTML output with its TeX fonts).
+``npm ci`` (run by ``make slides``, ``make site`` and ``make test``) installs the versions
+locked in ``package-lock.json``; nothing is fetched from a CDN when building or when
+viewing. Only the files the pages load are copied (MathJax: the TeX input and the
+CommonHTML output with its TeX fonts).
 
 It also finds what must never be in the output: a reference to a remote asset.
 
@@ -56,13 +57,17 @@ _REMOTE = [
 
 
 def missing_hint() -> str:
-    return f"{NODE_MODULES} lacks the JavaScript packages: run `make node_modules` (npm ci)."
+    return (
+        f"{NODE_MODULES} lacks the JavaScript packages: run `npm ci` in the repository "
+        "(`make slides` and `make site` do)."
+    )
 
 
-def copy_assets(target: Path) -> list[Path]:
-    """Copy the pages' JavaScript into ``target/<package>/...``; return the copied roots."""
+def copy_assets(target: Path, packages: tuple[str, ...] = tuple(FILES)) -> list[Path]:
+    """Copy the ``packages``' files into ``target/<package>/...``; return the copied roots."""
     copied = []
-    for package, parts in FILES.items():
+    for package in packages:
+        parts = FILES[package]
         for part in parts:
             source = NODE_MODULES / package / part
             if not source.exists():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def verify_mnist(path: Path | str | None = None) -> Path:
     try:
         with np.load(path) as arrays:
             found = {name: arrays[name] for name in MNIST_SHAPES if name in arrays}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(
             f"{path} is not a readable .npz file ({exc}); delete it and run `make prefetch` again."
         ) from exc

@@ -109,7 +109,7 @@ def stage(source: Path = SOURCE) -> None:
     shutil.copy2(CONF, source / "conf.py")
     shutil.copytree(IMAGES, source / "images")
     shutil.copy2(REPO / "benchmarks" / "results.png", source / "results.png")
-    assets.copy_assets(source / "_static")
+    assets.copy_assets(source / "_static", packages=("mathjax",))
     slides.build(out=source / "_extra" / "slides")
     (source / "index.md").write_text(_home(), encoding="utf-8")
     benchmarks = readme_section("benchmarks").replace("## Benchmarks", "# Benchmarks", 1)
@@ -151,7 +151,7 @@ def main() -> int:
         return 1
     decks = sorted((OUT / "slides").glob("*.slides.html"))
     print(
-        f"{OUT.relative_to(REPO)}: {len(pages())} pages and {len(decks)} slide decks, "
+        f"{OUT}: {len(pages())} pages and {len(decks)} slide decks, "
         f"no remote asset, built in {time.perf_counter() - start:.1f} s"
     )
     return 0

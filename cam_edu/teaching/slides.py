@@ -63,12 +63,18 @@ def exporter():
     return SlidesExporter(config=config)
 
 
-def build_deck(notebook: Path, out: Path = OUT) -> Deck:
-    """Write ``out/<lesson>.slides.html``; the assets must already be in ``out``."""
+def deck_html(notebook: Path) -> tuple[str, int]:
+    """The deck of one lesson as HTML, and its number of (sub-)slides."""
     nb = copy.deepcopy(nbformat.read(notebook, as_version=4))
     slides = with_speaker_notes(nb)
     freeze_widgets(nb)
     html, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    return html, slides
+
+
+def build_deck(notebook: Path, out: Path = OUT) -> Deck:
+    """Write ``out/<lesson>.slides.html``; the assets must already be in ``out``."""
+    html, slides = deck_html(notebook)
     path = out / f"{notebook.stem}.slides.html"
     path.write_text(html, encoding="utf-8")
     return Deck(path, slides)
@@ -87,7 +93,7 @@ def main(names: list[str] | None = None, out: Path = OUT) -> int:
     chosen = [p for p in lesson_paths() if not names or any(n in p.name for n in names)]
     decks = build(chosen, out)
     for deck in decks:
-        print(f"{deck.path.relative_to(REPO)}: {deck.slides} slides")
+        print(f"{deck.path}: {deck.slides} slides")
     remote = assets.remote_assets_in(out)
     if remote:
         print(f"remote assets referenced: {remote}")
