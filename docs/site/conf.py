@@ -20,7 +20,14 @@ html_show_sourcelink = False
 html_copy_source = False
 # The MathJax 2 that the static slides use too, served from _static (never a CDN).
 mathjax_path = f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
-mathjax2_config = {"tex2jax": {"processEscapes": True}}
+# myst-nb marks its pages mathjax_ignore; MathJax is to typeset Sphinx's ``math`` nodes only.
+mathjax2_config = {
+    "tex2jax": {
+        "processClass": "math",
+        "ignoreClass": "tex2jax_ignore|mathjax_ignore",
+        "processEscapes": True,
+    }
+}
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 nb_execution_mode = "off"  # show the outputs the notebooks were executed with
