@@ -28,6 +28,9 @@ from cam_edu.teaching import notebooks as nbs
 
 LESSONS = nbs.lesson_paths()
 DECK = LESSONS[0]
+# nbconvert's deck loads reveal.js with require.js (AMD), so there is no global ``Reveal``.
+REVEAL = "require('reveal.js/dist/reveal.js')"
+COUNTER = "document.querySelector('.slide-number').textContent.replace(/\\s+/g, '')"
 
 
 @pytest.fixture(scope="module")
@@ -180,25 +183,29 @@ def test_slides_step_through_with_keyboard(built_site, chromium, tmp_path):
             w = Watched(browser, base)
             page = w.page
             page.goto(f"{base}/slides/{DECK.stem}.slides.html")
-            page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
-            assert page.evaluate("Reveal.getTotalSlides()") == total
+            page.wait_for_function(
+                f"() => window.require && require.defined('reveal.js/dist/reveal.js') "
+                f"&& {REVEAL}.isReady()",
+                timeout=30_000,
+            )
+            assert page.evaluate(f"{REVEAL}.getTotalSlides()") == total
             page.wait_for_selector(".MathJax_CHTML", state="attached", timeout=30_000)
-            counter = page.locator(".slide-number")
             shot = None
             for i in range(1, total + 1):
                 page.wait_for_function(
-                    "t => document.querySelector('.slide-number').textContent.trim() === t",
+                    f"t => {COUNTER} === t",
                     arg=f"{i}/{total}",
                     timeout=10_000,
                 )
-                notes = page.evaluate("Reveal.getSlideNotes()") or ""
+                notes = page.evaluate(f"{REVEAL}.getSlideNotes()") or ""
                 assert "About" in notes and "min" in notes, f"slide {i}: notes {notes!r}"
                 if shot is None and page.locator(".present img").count():
                     shot = _figures(tmp_path) / "slides_lesson.png"
                     page.screenshot(path=str(shot))
                 page.keyboard.press("n")  # next slide, sub-slides included
-            assert counter.inner_text().strip() == f"{total}/{total}"
-            assert page.evaluate("Reveal.isLastSlide()")
+            page.wait_for_timeout(500)  # one press too many must not move past the end
+            assert page.evaluate(COUNTER) == f"{total}/{total}"
+            assert page.evaluate(f"{REVEAL}.isLastSlide()")
             assert shot is not None, "no slide with a picture"
             _check_screenshot(shot)
             w.assert_clean()
