@@ -199,7 +199,10 @@ def test_slides_step_through_with_keyboard(built_site, chromium, tmp_path):
                 )
                 notes = page.evaluate(f"{REVEAL}.getSlideNotes()") or ""
                 assert "About" in notes and "min" in notes, f"slide {i}: notes {notes!r}"
-                if shot is None and page.locator(".present img").count():
+                if shot is None and page.evaluate(
+                    f"!!{REVEAL}.getCurrentSlide().querySelector('img')"
+                ):
+                    page.wait_for_timeout(1500)  # the slide transition ends
                     shot = _figures(tmp_path) / "slides_lesson.png"
                     page.screenshot(path=str(shot))
                 page.keyboard.press("n")  # next slide, sub-slides included
