@@ -6,8 +6,8 @@ explorer replaced by its stored picture. The template is nbconvert's own, minus 
 Mermaid import; reveal.js, require.js, jQuery and MathJax are served from copies of the npm
 packages next to the decks (:mod:`cam_edu.teaching.assets`), never from a CDN.
 
->>> sorted(SLIDE_OPTIONS)[:2]
-['SlidesExporter.jquery_url', 'SlidesExporter.mathjax_url']
+>>> SLIDE_OPTIONS["SlidesExporter.reveal_url_prefix"]  # a folder next to the decks
+'reveal.js'
 """
 
 from __future__ import annotations
