@@ -2,6 +2,10 @@
 
 Sphinx with myst-nb and the Furo theme: the notebooks are rendered with their stored
 outputs (never executed), the search is Sphinx's own index, and every asset is local.
+Why these: myst-nb is the notebook engine of Jupyter Book 1, used directly with a plain
+Sphinx (no extra layer, current releases); Furo bundles its CSS and JS and loads no web
+font; Jupyter Book 2 (mystmd) downloads its site template at build time, which fails
+offline.
 :func:`stage` writes the sources into ``build/site-src/``:
 
 - ``index.md``: the README's introduction, learning path and pictures, links rewritten;
