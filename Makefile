@@ -7,10 +7,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test setup lint benchmark exercises checkpoints clean
+.PHONY: lab test setup lint benchmark exercises checkpoints clean slides site prefetch
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +25,11 @@ setup: $(STAMP)
 # Jupyter refuses to start as root (containers, cloud machines) without --allow-root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# RISE (jupyterlab-rise, a dev dependency) is in it: Alt+R presents a notebook as slides.
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	sh scripts/install_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -45,6 +47,21 @@ benchmark: $(STAMP)
 
 checkpoints: $(STAMP)
 	$(BIN)/python scripts/train_checkpoints.py
+
+# Slides and website: reveal.js, MathJax, require.js, jQuery from npm (package-lock.json),
+# served from the output folders; no network is used while building or viewing.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+slides: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m cam_edu.teaching slides
+
+site: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m cam_edu.teaching site
+
+prefetch: $(STAMP)
+	$(BIN)/python -m cam_edu.teaching prefetch
 
 clean:
 	rm -rf $(VENV)

@@ -22,7 +22,9 @@ The notebooks teach; this package computes. Three parts, each in its own place:
 **The course's material**: :mod:`cam_edu.course` (MNIST and canvas data, the lessons'
 models, ResNet50 and ImageNet photos, the cantilever simulation).
 
-**Instructor tooling**: :mod:`cam_edu.exercises` (the exercise builder, the self-checks).
+**Instructor tooling**: :mod:`cam_edu.exercises` (the exercise builder, the self-checks,
+the grader) and :mod:`cam_edu.teaching` (slides, the course website, the instructor page,
+pre-fetching the downloads for a classroom without a network).
 
 The entry points are importable from here:
 

@@ -109,21 +109,24 @@ def all_classes_png(model, x, y, out: Path, image: int = 0) -> Path:
 
 def lab_screenshot(out: Path) -> Path:
     """Run notebook 03 in JupyterLab (headless Chromium) and screenshot the explorer."""
+    sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers live next to the tests
+    import browser_support
+
     spec = importlib.util.spec_from_file_location(
         "test_browser", ROOT / "tests" / "test_browser.py"
     )
     harness = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(harness)
-    chromium = harness.find_chromium()
+    chromium = browser_support.find_chromium()
     if chromium is None:
-        raise SystemExit(f"--lab needs Chromium. {harness.INSTALL_HINT}")
+        raise SystemExit(f"--lab needs Chromium. {browser_support.INSTALL_HINT}")
     from playwright.sync_api import sync_playwright
 
     path = out / "explorer_lab.png"
-    with tempfile.TemporaryDirectory() as tmp, harness.Lab(Path(tmp)) as lab:
+    with tempfile.TemporaryDirectory() as tmp, browser_support.Lab(Path(tmp)) as lab:
         lab.clear_outputs(harness.NOTEBOOK)
         with sync_playwright() as pw:
-            browser = harness.launch_chromium(pw, chromium)
+            browser = browser_support.launch_chromium(pw, chromium)
             try:
                 page = browser.new_page(viewport={"width": 1100, "height": 900})
                 harness.run_all(page, lab, harness.NOTEBOOK)

@@ -62,3 +62,18 @@ def no_network(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.delenv("CAM_EDU_OFFLINE", raising=False)
     return attempts
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """The course website with its slide decks, built once (``make site`` into a temp folder).
+
+    Needs ``node_modules/`` (``npm ci``, which ``make test`` runs first):
+    without it the build fails and says so.
+    """
+    from cam_edu.teaching import site
+
+    root = tmp_path_factory.mktemp("site")
+    source, out = root / "src", root / "html"
+    assert site.build(source, out) == 0, "sphinx-build failed (its messages are above)"
+    return out

@@ -1,0 +1,16 @@
+"""Instructor tooling: slides, the course website, the instructor page, the classroom cache.
+
+Everything here is generated from the executed lesson notebooks by commands, never by
+hand, so that it follows the lessons when they are rewritten:
+
+- :mod:`cam_edu.teaching.notebooks`: slide metadata on the lesson cells, measured cell
+  times, speaker notes, and static pictures of the explorer.
+- :mod:`cam_edu.teaching.slides`: one reveal.js deck per lesson (``make slides``).
+- :mod:`cam_edu.teaching.site`: the static course website (``make site``).
+- :mod:`cam_edu.teaching.instructor`: the instructor page (``docs/instructor.md``).
+- :mod:`cam_edu.teaching.prefetch`: MNIST and the ResNet50 weights into the caches.
+
+>>> from cam_edu.teaching import notebooks
+>>> notebooks.lesson_paths()[0].name
+'01_gap_naive_mnist.ipynb'
+"""

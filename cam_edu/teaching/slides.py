@@ -1,0 +1,105 @@
+"""One reveal.js deck per lesson, from the executed notebooks, with no network (``make slides``).
+
+Each deck is ``jupyter nbconvert --to slides`` of a copy of the lesson with speaker notes
+added to every slide (:func:`cam_edu.teaching.notebooks.with_speaker_notes`) and the
+explorer replaced by its stored picture. The template is nbconvert's own, minus its
+Mermaid import; reveal.js, require.js, jQuery and MathJax are served from copies of the npm
+packages next to the decks (:mod:`cam_edu.teaching.assets`), never from a CDN.
+
+>>> SLIDE_OPTIONS["SlidesExporter.reveal_url_prefix"]  # a folder next to the decks
+'reveal.js'
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+from cam_edu.teaching import assets
+from cam_edu.teaching.notebooks import (
+    COLLAPSE_TAG,
+    REPO,
+    freeze_widgets,
+    lesson_paths,
+    with_speaker_notes,
+)
+
+OUT = REPO / "build" / "slides"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SLIDE_OPTIONS = {
+    "SlidesExporter.reveal_url_prefix": "reveal.js",
+    "SlidesExporter.reveal_theme": assets.REVEAL_THEME,
+    "SlidesExporter.reveal_scroll": True,
+    "SlidesExporter.reveal_number": "c/t",
+    "SlidesExporter.require_js_url": "requirejs/require.js",
+    "SlidesExporter.jquery_url": "jquery/dist/jquery.min.js",
+    "SlidesExporter.mathjax_url": f"mathjax/MathJax.js?config={assets.MATHJAX_CONFIG}",
+    "SlidesExporter.template_name": "cam_reveal",
+    "SlidesExporter.extra_template_basedirs": [str(TEMPLATES)],
+    "TagRemovePreprocessor.enabled": True,
+    "TagRemovePreprocessor.remove_input_tags": [COLLAPSE_TAG],
+}
+
+
+@dataclass
+class Deck:
+    path: Path
+    slides: int
+
+
+def exporter():
+    """nbconvert's ``SlidesExporter`` configured for local assets (:data:`SLIDE_OPTIONS`)."""
+    from nbconvert import SlidesExporter
+
+    config = Config()
+    for key, value in SLIDE_OPTIONS.items():
+        section, name = key.split(".")
+        config[section][name] = value
+    return SlidesExporter(config=config)
+
+
+def deck_html(notebook: Path) -> tuple[str, int]:
+    """The deck of one lesson as HTML, and its number of (sub-)slides."""
+    nb = copy.deepcopy(nbformat.read(notebook, as_version=4))
+    slides = with_speaker_notes(nb)
+    freeze_widgets(nb)
+    html, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    return html, slides
+
+
+def build_deck(notebook: Path, out: Path = OUT) -> Deck:
+    """Write ``out/<lesson>.slides.html``; the assets must already be in ``out``."""
+    html, slides = deck_html(notebook)
+    path = out / f"{notebook.stem}.slides.html"
+    path.write_text(html, encoding="utf-8")
+    return Deck(path, slides)
+
+
+def build(notebooks: list[Path] | None = None, out: Path = OUT) -> list[Deck]:
+    """Build the decks of ``notebooks`` (default: every lesson) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    assets.copy_assets(out)
+    return [build_deck(path, out) for path in notebooks or lesson_paths()]
+
+
+def main(names: list[str] | None = None, out: Path = OUT) -> int:
+    """Build the decks, print their slide counts and the build time."""
+    start = time.perf_counter()
+    chosen = [p for p in lesson_paths() if not names or any(n in p.name for n in names)]
+    decks = build(chosen, out)
+    for deck in decks:
+        print(f"{deck.path}: {deck.slides} slides")
+    remote = assets.remote_assets_in(out)
+    if remote:
+        print(f"remote assets referenced: {remote}")
+        return 1
+    print(
+        f"{len(decks)} decks, {sum(d.slides for d in decks)} slides, no remote asset, "
+        f"built in {time.perf_counter() - start:.1f} s"
+    )
+    return 0
