@@ -41,6 +41,7 @@ exercises: $(STAMP)
 	$(BIN)/python -m cam_edu.exercises build --execute
 
 benchmark: $(STAMP)
+	sh scripts/install_chromium.sh
 	$(BIN)/python benchmarks/run_benchmarks.py
 
 clean:
