@@ -43,6 +43,7 @@ exercises: $(STAMP)
 	$(BIN)/python -m cam_edu.exercises build --execute
 
 benchmark: $(STAMP)
+	sh scripts/install_chromium.sh
 	$(BIN)/python benchmarks/run_benchmarks.py
 
 checkpoints: $(STAMP)

@@ -27,7 +27,7 @@ import numpy as np
 import cam_edu  # noqa: F401  (before TensorFlow: sets TF_CPP_MIN_LOG_LEVEL)
 from cam_edu.timing import Timing, compare, time_call
 
-REDRAW_TARGET_MS = 50.0
+REDRAW_TARGET_MS = 10.0  # median, server side
 
 
 @dataclass
@@ -477,7 +477,7 @@ def bench_redraw(model, x: np.ndarray, labels=None, rounds: int = 20) -> dict:
         for k, v in samples.items()
         if v
     }
-    features = explorer.source.features.shape
+    features = explorer.features.shape
     return {
         "images": len(x),
         "features": list(features),
@@ -486,7 +486,7 @@ def bench_redraw(model, x: np.ndarray, labels=None, rounds: int = 20) -> dict:
         "p90_ms": float(np.percentile(all_ms, 90)),
         "max_ms": float(all_ms.max()),
         "target_ms": REDRAW_TARGET_MS,
-        "meets_target": bool(np.percentile(all_ms, 90) < REDRAW_TARGET_MS),
+        "meets_target": bool(np.median(all_ms) <= REDRAW_TARGET_MS),
         "per_control": per_control,
         "matplotlib_warnings": logged.messages,
         "all_ms": [round(float(v), 3) for v in all_ms],
@@ -542,6 +542,7 @@ class Config:
     speed_models: tuple = ("MobileNetV2", "ConvNeXtTiny")
     speed_size: int = 224
     speed_batch: int = 4
+    browser: bool = True  # browser_latency.py: the explorer in JupyterLab + headless Chromium
 
     @classmethod
     def tiny(cls) -> Config:
@@ -560,6 +561,7 @@ class Config:
             speed_models=("MobileNetV2",),
             speed_size=32,
             speed_batch=2,
+            browser=False,
         )
 
 

@@ -61,17 +61,27 @@ def markdown(results: dict) -> str:
         f"Explorer redraw on the MNIST GAP CNN with cached features ({d['images']} images, "
         f"features {'×'.join(map(str, d['features'][1:]))}), {d['samples']} control changes: "
         f"median **{d['median_ms']:.1f} ms**, 90th percentile **{d['p90_ms']:.1f} ms** "
-        f"({verdict} the {d['target_ms']:.0f} ms target).",
+        f"({verdict} the target: median at most {d['target_ms']:.0f} ms).",
         "",
+        *_browser_lines(results.get("browser_latency_ms")),
         *_explorer_gradcam_lines(results.get("explorer_gradcam")),
         f"MNIST model: {results['mnist_model']}. "
         + (f"ResNet50: {results['resnet50_weights']}." if "resnet50_weights" in results else ""),
     ]
     for note in results["notes"]:
         lines += ["", f"Note: {note}"]
-    lines += ["", "Reproduce (about 2–3 minutes on 2 cores):", "", "```bash", "make benchmark"]
+    lines += ["", "Reproduce (about 4–6 minutes on 2 cores):", "", "```bash", "make benchmark"]
     lines += [f"{COMMAND} --update-readme   # also rewrites this section", "```"]
     return "\n".join(lines)
+
+
+def _browser_lines(latency: dict | None) -> list[str]:
+    """The explorer end to end in the browser (``browser_latency.py``), if it was measured."""
+    if not latency:
+        return []
+    from browser_latency import markdown as browser_markdown
+
+    return [browser_markdown(latency), ""]
 
 
 def _explorer_gradcam_lines(e: dict | None) -> list[str]:
@@ -101,6 +111,10 @@ def text_table(results: dict) -> str:
         f"explorer redraw: median {d['median_ms']:.1f} ms, p90 {d['p90_ms']:.1f} ms, "
         f"target {d['target_ms']:.0f} ms: {'met' if d['meets_target'] else 'MISSED'}"
     )
+    if results.get("browser_latency_ms"):
+        from browser_latency import table
+
+        out.append("explorer in the browser (ms):\n" + table(results["browser_latency_ms"]))
     out += [f"NOTE: {n}" for n in results["notes"]]
     return "\n".join(out)
 

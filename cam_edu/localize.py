@@ -63,7 +63,12 @@ def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
             f"varies; it carries no location, so the box is the whole map {m.shape}.",
             stacklevel=2,
         )
-    labels, count = ndimage.label(m >= t * peak, structure=np.ones((3, 3)))
+    return _bbox_from_cam(m, t)
+
+
+def _bbox_from_cam(m: np.ndarray, t: float) -> tuple[int, int, int, int]:
+    """:func:`bbox_from_cam` of a checked map ``(H, W)`` with a positive maximum, unchecked."""
+    labels, count = ndimage.label(m >= t * float(m.max()), structure=np.ones((3, 3)))
     sizes = ndimage.sum_labels(np.ones_like(m), labels, index=np.arange(1, count + 1))
     biggest = int(np.argmax(sizes)) + 1
     ys, xs = ndimage.find_objects((labels == biggest).astype(int))[0]

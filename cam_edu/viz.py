@@ -39,9 +39,13 @@ def upsample(heatmap, size, method: str = "bilinear") -> np.ndarray:
         or not all(isinstance(s, int | np.integer) and s > 0 for s in size)
     ):
         raise ValueError(f"size must be (height, width), two positive ints; got {size!r}.")
+    return _upsample(m, tuple(int(s) for s in size), method)
+
+
+def _upsample(m: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
+    """:func:`upsample` of a checked float32 map ``(H, W)`` or ``(N, H, W)``, unchecked."""
     batch = m if m.ndim == 3 else m[None]
-    out = tf.image.resize(batch[..., None], tuple(int(s) for s in size), method=method)
-    out = out.numpy()[..., 0]
+    out = tf.image.resize(batch[..., None], size, method=method).numpy()[..., 0]
     return out if m.ndim == 3 else out[0]
 
 
@@ -59,22 +63,28 @@ def normalize(heatmap, relu: bool = False) -> np.ndarray:
     [[0.0, 0.5], [0.25, 1.0]]
     """
     m = as_heatmap(heatmap, allow_batch=True)
-    batch = m if m.ndim == 3 else m[None]
+    out, lo, constant = _normalize(m if m.ndim == 3 else m[None], relu)
+    if constant.any():
+        warnings.warn(
+            f"{int(constant.sum())} heatmap(s) are constant (value "
+            f"{float(lo[constant][0]):g}), but min-max normalization expects max > min; "
+            "they carry no location and are shown as zeros.",
+            stacklevel=2,
+        )
+    return out if m.ndim == 3 else out[0]
+
+
+def _normalize(batch: np.ndarray, relu: bool = False):
+    """:func:`normalize` of a checked float32 batch ``(N, H, W)``, unchecked and silent.
+
+    Returns the maps ``(N, H, W)``, each map's minimum ``(N,)`` and whether it is constant.
+    """
     if relu:
         batch = np.maximum(batch, 0.0)
     lo = batch.min(axis=(1, 2), keepdims=True)
     span = batch.max(axis=(1, 2), keepdims=True) - lo
-    constant = span[:, 0, 0] == 0
-    if constant.any():
-        warnings.warn(
-            f"{int(constant.sum())} heatmap(s) are constant (value "
-            f"{float(lo[constant][0, 0, 0]):g}), but min-max normalization expects max > min; "
-            "they carry no location and are shown as zeros.",
-            stacklevel=2,
-        )
     out = np.where(span > 0, (batch - lo) / np.where(span > 0, span, 1.0), 0.0)
-    out = out.astype(np.float32)
-    return out if m.ndim == 3 else out[0]
+    return out.astype(np.float32), lo[:, 0, 0], span[:, 0, 0] == 0
 
 
 def as_display_image(image, name: str = "image") -> np.ndarray:
@@ -135,8 +145,23 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", method: str =
         raise ValueError(f"cmap {cmap!r} is not a matplotlib colormap; try 'jet' or 'viridis'.")
     if m.shape != rgb.shape[:2]:
         m = upsample(m, rgb.shape[:2], method=method)
-    colored = mpl.colormaps[cmap](normalize(m))[..., :3]
-    return ((1.0 - alpha) * rgb + alpha * colored).astype(np.float32)
+    return _blend(rgb, _colorize(normalize(m), cmap), float(alpha))
+
+
+def _colorize(normalized: np.ndarray, cmap) -> np.ndarray:
+    """Colors ``(..., 3)`` float32 of a map already scaled to ``[0, 1]``, unchecked.
+
+    ``cmap`` is a colormap name or a ``matplotlib.colors.Colormap`` (reuse one in a loop:
+    looking a name up copies the colormap).
+    """
+    colormap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    return colormap(normalized)[..., :3].astype(np.float32)
+
+
+def _blend(rgb: np.ndarray, colored: np.ndarray, alpha: float) -> np.ndarray:
+    """``(1 - alpha) * rgb + alpha * colored``, clipped to ``[0, 1]`` (rounding), unchecked."""
+    out = ((1.0 - alpha) * rgb + alpha * colored).astype(np.float32, copy=False)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def draw_box(ax, box, color: str = "white", label: str | None = None, image_shape=None, **kwargs):

@@ -5,37 +5,63 @@ The model runs once, when the explorer is built. For CAM the feature maps
 ``(H*W, K) @ (K,)`` product and a redraw. For Grad-CAM each (image, class) map is
 computed once on first view and cached.
 
+A redraw does only the work that changed. Matplotlib lays the figure out (titles, axes,
+ticks, the colorbar's frame) only when the picture's size changes; the four regions that
+follow the controls (input image, overlay with its box, raw map, colorbar) are painted
+into their pixel rectangles, and only the changed ones are sent to the page, at their
+data's resolution (a 28×28 overlay is 2 KB), where they are enlarged and painted at once.
+Upsampled maps are cached per image, class and upsampling method. The page reports the
+width the picture is shown at and the screen's pixel ratio, and the picture is rendered
+at exactly that many pixels (sharp, never stretched).
+
 >>> import numpy as np
 >>> from cam_edu.course.models import build_gap_cnn
 >>> explorer = cam_explorer(build_gap_cnn(), np.zeros((3, 28, 28, 1), "float32"))
 >>> explorer.heatmap.shape  # the current map at feature resolution
 (7, 7)
+>>> explorer.features.shape  # computed once, when the explorer was built
+(3, 7, 7, 64)
 >>> explorer.klass.value = 4  # what a student's click does: a matmul and a redraw
->>> explorer.class_index
-4
+>>> explorer.class_index, explorer.follow.value  # a chosen class is kept, image to image
+(4, False)
 
 In a notebook, make the explorer the last line of a cell to display it.
 """
 
 from __future__ import annotations
 
+import html
 import io
+from collections import OrderedDict
+from typing import NamedTuple
 
+import anywidget
 import ipywidgets as widgets
 import matplotlib as mpl
 import numpy as np
 import PIL.Image
+import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from cam_edu.cam import as_model_images, cam_head, class_probabilities
-from cam_edu.localize import bbox_from_cam
+from cam_edu.localize import _bbox_from_cam
 from cam_edu.validate import as_class_index, as_features
-from cam_edu.viz import UPSAMPLING_METHODS, as_display_image, normalize, upsample
+from cam_edu.viz import (
+    UPSAMPLING_METHODS,
+    _blend,
+    _colorize,
+    _normalize,
+    _upsample,
+    as_display_image,
+)
 
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "turbo", "coolwarm")
 METHODS = {"cam": "CAM", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
-PREDICTED = -1
+FIGSIZE = (9.6, 3.3)  # inches; the layout is made once at 72 dpi and scaled with the width
+WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
+CACHE_BYTES = 64e6  # upsampled maps kept per explorer
 
 
 class _CamSource:
@@ -67,7 +93,8 @@ class _GradSource:
         self.fn = gradcam.grad_cam if method == "gradcam" else gradcam.grad_cam_plus_plus
         self.model, self.images = model, images
         self.layer = layer or last_spatial_layer(model)
-        _, logits = cut_model(model, self.layer).predict(images, verbose=0)
+        features, logits = cut_model(model, self.layer).predict(images, verbose=0)
+        self.features = np.asarray(features, np.float32)
         self.logits = np.asarray(logits, np.float32)
         self.binary = self.logits.shape[1] == 1  # one sigmoid unit: classes [-z, z]
         if self.binary:
@@ -81,13 +108,316 @@ class _GradSource:
         return self._cache[(i, c)]
 
 
+# ----------------------------------------------------------------------------- the picture
+
+_PICTURE_ESM = """
+const PANELS = ["input", "overlay", "raw", "colorbar"];
+
+// The same nearest-neighbour rule as _Panel.index in Python, in the same double arithmetic.
+const index = (first, end, start, size, n) =>
+  Int32Array.from({ length: end - first }, (_, k) =>
+    Math.min(n - 1, Math.max(0, Math.trunc(((first + k + 0.5 - start) / size) * n))));
+
+function render({ model, el }) {
+  const canvas = document.createElement("canvas");
+  canvas.className = "cam-picture";
+  canvas.style.cssText = "display: block; max-width: 100%; height: auto;";
+  el.appendChild(canvas);
+  const ctx = canvas.getContext("2d");
+  let shown = null;     // the layout version on the canvas
+  let loading = null;   // the layout version whose background is being decoded
+  let frames = 0;
+  const dirty = new Set();
+
+  function drawPanel(name) {
+    const tile = model.get(name);
+    const p = (model.get("figure").panels || {})[name];
+    if (!tile || !tile.rgb || !p) return;
+    const [h, w] = tile.shape;
+    const rows = index(p.r0, p.r1, p.top, p.height, h);
+    const cols = index(p.c0, p.c1, p.left, p.width, w);
+    const src = new Uint8Array(tile.rgb.buffer, tile.rgb.byteOffset, tile.rgb.byteLength);
+    const out = ctx.createImageData(cols.length, rows.length);
+    const px = out.data;
+    let k = 0;
+    for (const r of rows) {
+      const line = r * w * 3;
+      for (const c of cols) {
+        const s = line + c * 3;
+        px[k] = src[s];
+        px[k + 1] = src[s + 1];
+        px[k + 2] = src[s + 2];
+        px[k + 3] = 255;
+        k += 4;
+      }
+    }
+    ctx.putImageData(out, p.c0, p.r0);
+    ctx.fillStyle = "#fff";
+    for (const [r0, r1, c0, c1] of tile.box || []) {
+      ctx.fillRect(p.c0 + c0, p.r0 + r0, c1 - c0, r1 - r0);  // the box, in white
+    }
+  }
+
+  function flush() {
+    // Panels wait while a new layout's background is decoded; it repaints them all.
+    if (shown !== model.get("figure").version || dirty.size === 0) return;
+    for (const name of dirty) drawPanel(name);
+    dirty.clear();
+    canvas.dataset.frame = String(++frames);  // one step per picture painted
+  }
+
+  async function newLayout() {
+    const layout = model.get("figure");
+    if (!layout || !layout.background || loading === layout.version) return;
+    loading = layout.version;
+    const bitmap = await createImageBitmap(new Blob([layout.background], { type: "image/png" }));
+    if (model.get("figure").version !== layout.version) return bitmap.close();  // outdated
+    const [width, height] = layout.size;
+    canvas.width = width;
+    canvas.height = height;
+    canvas.style.width = `${layout.css_width}px`;
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    shown = layout.version;
+    PANELS.forEach((name) => dirty.add(name));
+    flush();
+  }
+
+  // Panels are painted synchronously, in the task that brought them: no decoding to wait for.
+  const onPanel = (name) => () => {
+    dirty.add(name);
+    queueMicrotask(flush);  // once for all the panels of one message
+  };
+  const handlers = PANELS.map((name) => [`change:${name}`, onPanel(name)]);
+  handlers.push(["change:figure", newLayout]);
+  for (const [event, handler] of handlers) model.on(event, handler);
+  newLayout();
+
+  // Tell the kernel the width the picture can be shown at and the screen's pixel ratio.
+  let timer = null;
+  let first = true;
+  const report = () => {
+    const width = Math.floor(el.getBoundingClientRect().width);
+    const ratio = window.devicePixelRatio || 1;
+    if (width <= 0) return;  // not on screen
+    if (width === model.get("available_width") && ratio === model.get("pixel_ratio")) return;
+    model.set({ available_width: width, pixel_ratio: ratio });
+    model.save_changes();
+  };
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(report, 150);
+  };
+  const observer = new ResizeObserver(() => {
+    if (first) {
+      first = false;
+      report();
+    } else soon();
+  });
+  observer.observe(el);
+  window.addEventListener("resize", soon);  // zooming changes the pixel ratio
+  return () => {
+    observer.disconnect();
+    window.removeEventListener("resize", soon);
+    clearTimeout(timer);
+    for (const [event, handler] of handlers) model.off(event, handler);
+  };
+}
+export default { render };
+"""
+
+
+class ExplorerPicture(anywidget.AnyWidget):
+    """The explorer's picture in the page: a background and four panels painted over it.
+
+    The kernel sets ``figure`` when the picture's size changes: ``size`` (device pixels),
+    ``css_width``, the ``background`` (a PNG: titles, axes, ticks, the colorbar's frame),
+    and where each panel lies. Each panel (``input``, ``overlay``, ``raw``, ``colorbar``)
+    is sent at its data's resolution, as raw RGB, with the box as white pixel bands; the
+    page enlarges it nearest-neighbour into its rectangle, with the same rule as
+    :meth:`_Panel.index`, and paints it at once (no image to decode). Only changed panels
+    travel. The page sets ``available_width`` (CSS pixels) and ``pixel_ratio``
+    (``window.devicePixelRatio``) when it shows the picture and when it is resized.
+    """
+
+    _esm = _PICTURE_ESM
+    figure = traitlets.Dict().tag(sync=True)
+    input = traitlets.Dict().tag(sync=True)
+    overlay = traitlets.Dict().tag(sync=True)
+    raw = traitlets.Dict().tag(sync=True)
+    colorbar = traitlets.Dict().tag(sync=True)
+    available_width = traitlets.Int(0).tag(sync=True)
+    pixel_ratio = traitlets.Float(1.0).tag(sync=True)
+
+
+class _Panel(NamedTuple):
+    """Where a region of the figure lies in the frame, in device pixels (rows top-down)."""
+
+    r0: int  # the pixels whose centres lie inside the region: rows r0:r1, columns c0:c1
+    r1: int
+    c0: int
+    c1: int
+    top: float  # the region's exact edges
+    left: float
+    height: float
+    width: float
+
+    @classmethod
+    def of(cls, bbox, frame_height: int) -> _Panel:
+        """The panel of a matplotlib display-coordinate ``Bbox`` (y up)."""
+        left, right = sorted((bbox.x0, bbox.x1))
+        top, bottom = frame_height - max(bbox.y0, bbox.y1), frame_height - min(bbox.y0, bbox.y1)
+        r0, r1 = int(np.ceil(top - 0.5)), int(np.floor(bottom - 0.5)) + 1
+        c0, c1 = int(np.ceil(left - 0.5)), int(np.floor(right - 0.5)) + 1
+        return cls(r0, r1, c0, c1, top, left, bottom - top, right - left)
+
+    def index(self, shape) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest-neighbour rows and columns of an array ``shape`` for each pixel."""
+        h, w = shape[:2]
+        v = (np.arange(self.r0, self.r1) + 0.5 - self.top) / self.height
+        u = (np.arange(self.c0, self.c1) + 0.5 - self.left) / self.width
+        rows = np.clip((v * h).astype(int), 0, h - 1)
+        cols = np.clip((u * w).astype(int), 0, w - 1)
+        return rows, cols
+
+
+class _Figure:
+    """The explorer's figure: matplotlib lays it out, numpy paints what the controls change.
+
+    ``layout(px_width)`` draws the static parts (titles, axes, ticks, the colorbar's frame
+    and labels) at a new size; ``paint(name, rgb)`` fills one of the panels ``input``,
+    ``overlay``, ``raw`` and ``colorbar`` with an RGB array, resampled nearest-neighbour as
+    ``imshow(..., interpolation="nearest")`` would; ``frame`` is the picture.
+    """
+
+    def __init__(self, image_shape, map_shape):
+        fig = Figure(figsize=FIGSIZE, dpi=72, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax_in, ax_ov, ax_raw = fig.subplots(1, 3)
+        for ax in (ax_in, ax_ov):
+            ax.imshow(np.zeros(image_shape[:2]), animated=True)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        h, w = map_shape
+        ax_raw.imshow(np.zeros((h, w)), vmin=0, vmax=1, animated=True)
+        for axis in (ax_raw.xaxis, ax_raw.yaxis):
+            axis.set_major_locator(MaxNLocator(integer=True))  # feature cells are whole
+        mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap="gray")
+        colorbar = fig.colorbar(mappable, ax=ax_raw, ticks=[0, 0.5, 1])
+        colorbar.ax.set_yticklabels(["min", "mid", "max"])
+        colorbar.set_label("map value (range in caption)")
+        colorbar.solids.set_visible(False)  # painted per colormap, like the maps
+        for ax, title in (
+            (ax_in, "input image"),
+            (ax_ov, "overlay and box"),
+            (ax_raw, f"raw map at feature resolution ({h}×{w})"),
+        ):
+            ax.set_title(title, fontsize=10)
+        ax_raw.set_xlabel("x (feature cell)")
+        ax_raw.set_ylabel("y (feature cell)")
+        fig.canvas.draw()  # the constrained layout, once
+        fig.set_layout_engine("none")
+        self.fig = fig
+        self._axes = {"input": ax_in, "overlay": ax_ov, "raw": ax_raw, "colorbar": colorbar.ax}
+
+    def layout(self, px_width: int) -> None:
+        """Draw the static parts at ``px_width`` device pixels wide; find the panels."""
+        self.fig.set_dpi((px_width + 0.01) / FIGSIZE[0])  # + 0.01: Agg truncates the width
+        self.fig.canvas.draw()
+        self.background = np.array(self.fig.canvas.buffer_rgba())[..., :3]
+        self.frame = self.background.copy()
+        height = self.frame.shape[0]
+        self.panels: dict[str, _Panel] = {}
+        for name, ax in self._axes.items():
+            bbox = ax.images[0].get_window_extent() if ax.images else ax.bbox
+            self.panels[name] = _Panel.of(bbox, height)
+        self._index: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.line_width = 2 * self.fig.dpi / 72  # the box's, 2 points
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frame in device pixels."""
+        return self.frame.shape[1], self.frame.shape[0]
+
+    def paint(self, name: str, rgb: np.ndarray, bands=()) -> None:
+        """Fill panel ``name`` with ``rgb`` ``(h, w, 3)`` uint8 enlarged, then white ``bands``."""
+        p = self.panels[name]
+        key = (name, rgb.shape[:2])
+        if key not in self._index:
+            self._index[key] = p.index(rgb.shape)
+        rows, cols = self._index[key]
+        tile = rgb.take(rows, axis=0).take(cols, axis=1)
+        for r0, r1, c0, c1 in bands:
+            tile[r0:r1, c0:c1] = 255
+        self.frame[p.r0 : p.r1, p.c0 : p.c1] = tile
+
+    def box_bands(self, box, image_shape) -> list[list[int]]:
+        """The four white bands of ``box`` ``(y0, x0, y1, x1)`` (image pixels, 2 points wide)
+        as ``[r0, r1, c0, c1]`` rows and columns of the overlay panel, clipped to it."""
+        p = self.panels["overlay"]
+        h, w = image_shape[:2]
+        y0, x0, y1, x1 = box
+        # box edges in frame pixels, relative to the panel's first row and column
+        top, bottom = p.top + p.height * y0 / h - p.r0, p.top + p.height * y1 / h - p.r0
+        left, right = p.left + p.width * x0 / w - p.c0, p.left + p.width * x1 / w - p.c0
+        half = self.line_width / 2
+
+        def span(a, b, end):  # pixels whose centres lie in [a, b), at least one, inside
+            lo = int(np.ceil(a - 0.5))
+            hi = max(lo + 1, int(np.ceil(b - 0.5)))
+            return min(max(lo, 0), end), min(max(hi, 0), end)
+
+        n_rows, n_cols = p.r1 - p.r0, p.c1 - p.c0
+        rows = span(top - half, bottom + half, n_rows)
+        cols = span(left - half, right + half, n_cols)
+        bands = [[*span(y - half, y + half, n_rows), *cols] for y in (top, bottom)]
+        bands += [[*rows, *span(x - half, x + half, n_cols)] for x in (left, right)]
+        return [b for b in bands if b[0] < b[1] and b[2] < b[3]]
+
+    @staticmethod
+    def colorbar_gradient(colormap, levels: int = 256) -> np.ndarray:
+        """The colorbar's colors ``(levels, 1, 3)`` uint8, from 1 at the top to 0 at the bottom."""
+        values = (levels - 0.5 - np.arange(levels)) / levels
+        return colormap(values, bytes=True)[:, None, :3]
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    PIL.Image.fromarray(rgb).save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return (rgb * 255.0 + 0.5).astype(np.uint8)
+
+
+class _Maps(NamedTuple):
+    """One (image, class, upsampling) map at image size, and what is derived from it."""
+
+    big: np.ndarray  # the map upsampled to the image's size
+    normalized: np.ndarray  # min-max scaled to [0, 1]
+    colored: dict  # colormap name -> colors (H, W, 3) float32
+    boxes: dict  # threshold -> box or None
+
+
+# ----------------------------------------------------------------------------- the explorer
+
+
 class CamExplorer(widgets.VBox):
     """Controls (image, class, alpha, colormap, upsampling, threshold, box) and a picture.
 
     Build it with :func:`cam_explorer`. Useful attributes for tests and lessons:
-    ``heatmap`` (the current raw map at feature resolution), ``box`` (the current
-    box in display-image pixels or ``None``), ``redraw()``, and the control widgets
-    ``image``, ``klass``, ``alpha``, ``cmap``, ``upsampling``, ``threshold``, ``show_box``.
+    ``features`` (the explained layer's activations ``(N, H, W, K)``, computed once),
+    ``probs``, ``heatmap`` (the current raw map at feature resolution), ``box`` (the
+    current box in display-image pixels or ``None``), ``class_index``, ``png()`` (the
+    picture as shown), ``redraw()``, and the controls ``image``, ``klass`` (the class
+    menu), ``follow`` (show each image's predicted class), ``alpha``, ``cmap``,
+    ``upsampling``, ``threshold`` and ``show_box``.
+
+    The class menu lists every class once (the top ``top_k`` by probability, and the chosen
+    one, for models with more than 20 classes). Ticking ``follow`` shows each image's
+    predicted class; choosing a class in the menu unticks it, and the chosen class is
+    kept when the image changes.
     """
 
     def __init__(
@@ -111,21 +441,16 @@ class CamExplorer(widgets.VBox):
                     "pooling. "
                     "Use method='gradcam' to explain another layer."
                 )
-            self.source = _CamSource(model, x)
+            self._source = _CamSource(model, x)
         else:
-            self.source = _GradSource(model, x, method, layer)
-        shown = x if display_images is None else display_images
-        if len(shown) != len(x):
-            raise ValueError(
-                f"display_images has {len(shown)} images but images has {len(x)}; "
-                "pass one display image per model input."
-            )
-        self.display = [as_display_image(im, f"display_images[{i}]") for i, im in enumerate(shown)]
-        logits = self.source.logits
+            self._source = _GradSource(model, x, method, layer)
+        self.display, notice = _display_images(images, x, display_images)
+        logits = self._source.logits
         self.labels = (
             None if labels is None else as_class_index(labels, logits.shape[1], len(x), "labels")
         )
-        self.probs = class_probabilities(logits, self.source.binary)
+        self.probs = class_probabilities(logits, self._source.binary)
+        self._predicted = self.probs.argmax(axis=1)
         n_classes = logits.shape[1]
         if class_names is None:
             class_names = [str(c) for c in range(n_classes)]
@@ -135,15 +460,34 @@ class CamExplorer(widgets.VBox):
             )
         self.class_names = list(class_names)
         self.method, self.top_k = method, top_k
+        self._colormaps = {name: mpl.colormaps[name] for name in COLORMAPS}
+        self._maps: OrderedDict[tuple, _Maps] = OrderedDict()
+        self._version = 0
+        self._figure = _Figure(self.display[0].shape, self._source.features.shape[1:3])
         self._build_controls(len(x))
-        self._build_figure()
-        super().__init__([self._controls, self.caption, self.picture])
+        self.notice = widgets.HTML(notice)  # said once, above the picture, if there is a need
+        shown = [self._controls, *([self.notice] if notice else []), self.caption, self.picture]
+        super().__init__(shown)
         self.redraw()
+
+    @property
+    def features(self) -> np.ndarray:
+        """The explained layer's activations ``(N, H, W, K)``, computed once at construction.
+
+        For CAM, the layer before global pooling (each map is ``features[i] @ w[:, c]``);
+        for Grad-CAM, the layer it explains.
+        """
+        return self._source.features
+
+    # ------------------------------------------------------------------------- controls
 
     def _build_controls(self, n_images: int) -> None:
         style = {"description_width": "80px"}
         self.image = widgets.IntSlider(0, 0, n_images - 1, description="image", style=style)
         self.klass = widgets.Dropdown(description="class", style=style)
+        self.follow = widgets.Checkbox(
+            True, description="follow the prediction", style=style, indent=True
+        )
         self.alpha = widgets.FloatSlider(
             0.5, min=0, max=1, step=0.05, description="alpha", style=style
         )
@@ -158,140 +502,243 @@ class CamExplorer(widgets.VBox):
         )
         self.show_box = widgets.Checkbox(True, description="box (threshold × max)")
         self.caption = widgets.HTML()
-        self.picture = widgets.Image(format="png")
-        self._update_class_options()
+        self.picture = ExplorerPicture()
+        self._updating = False
+        self._update_class_options(int(self._predicted[0]))
         self.image.observe(self._on_image, names="value")
-        for control in (
-            self.klass,
-            self.alpha,
-            self.cmap,
-            self.upsampling,
-            self.threshold,
-            self.show_box,
+        self.klass.observe(self._on_class, names="value")
+        self.follow.observe(self._on_follow, names="value")
+        for control, dirty in (
+            (self.alpha, ("overlay",)),
+            (self.cmap, ("overlay", "raw", "colorbar")),
+            (self.upsampling, ("overlay",)),
+            (self.threshold, ("overlay",)),
+            (self.show_box, ("overlay",)),
         ):
-            control.observe(lambda _: self.redraw(), names="value")
+            control.observe(lambda _, d=dirty: self._refresh(d), names="value")
+        self.picture.observe(self._on_resize, names=["available_width", "pixel_ratio"])
         self._controls = widgets.HBox(
             [
-                widgets.VBox([self.image, self.klass, self.alpha, self.cmap]),
+                widgets.VBox([self.image, self.klass, self.follow, self.alpha, self.cmap]),
                 widgets.VBox([self.upsampling, self.threshold, self.show_box]),
             ]
         )
 
-    def _update_class_options(self) -> None:
-        probs = self.probs[self.image.value]
-        order = np.argsort(-probs)
-        shown = order if len(order) <= 20 else order[: self.top_k]
-        options = [(f"predicted ({self.class_names[order[0]]})", PREDICTED)]
-        options += [(f"{self.class_names[c]}  p={probs[c]:.2f}", int(c)) for c in shown]
-        self.klass.options = options
-        self.klass.value = PREDICTED
+    def _update_class_options(self, chosen: int) -> None:
+        """The class menu for the current image, with ``chosen`` selected (no redraw)."""
+        i = self.image.value
+        probs, predicted = self.probs[i], int(self._predicted[i])
+        if len(probs) <= 20:
+            shown = range(len(probs))
+        else:
+            shown = [int(c) for c in np.argsort(-probs)[: self.top_k]]
+            shown = shown if chosen in shown else [*shown, chosen]
+        options = [
+            (
+                f"{self.class_names[c]}  p={probs[c]:.2f}"
+                + ("  (predicted)" if c == predicted else ""),
+                int(c),
+            )
+            for c in shown
+        ]
+        self._updating = True
+        try:
+            with self.klass.hold_sync():
+                current = zip(self.klass._options_labels, self.klass._options_values, strict=True)
+                if options != list(current):
+                    self.klass.options = options
+                self.klass.value = chosen
+        finally:
+            self._updating = False
+
+    # The picture is sent first, then the controls and the caption that follow from it:
+    # the page paints the picture the student waits for before it updates the rest.
 
     def _on_image(self, _change) -> None:
-        self._updating = True
-        self._update_class_options()
-        self._updating = False
-        self.redraw()
+        i = self.image.value
+        chosen = int(self._predicted[i]) if self.follow.value else self.class_index
+        self._paint(("input", "overlay", "raw"), i, chosen)
+        self._update_class_options(chosen)
+        self.caption.value = self._caption(i, chosen)
 
-    def _build_figure(self) -> None:
-        """Lay the figure out once; redraws only blit the three images and the box."""
-        fig = Figure(figsize=(9.6, 3.3), dpi=72, layout="constrained")
-        FigureCanvasAgg(fig)
-        ax_in, ax_ov, ax_raw = fig.subplots(1, 3)
-        first = self.display[0]
-        self._im_in = ax_in.imshow(first, interpolation="nearest", animated=True)
-        self._im_ov = ax_ov.imshow(first, interpolation="nearest", animated=True)
-        h, w = self.source.heatmap(0, 0).shape
-        self._im_raw = ax_raw.imshow(
-            np.zeros((h, w)), cmap="jet", vmin=0, vmax=1, interpolation="nearest", animated=True
-        )
-        colorbar = fig.colorbar(self._im_raw, ax=ax_raw, ticks=[0, 0.5, 1])
-        colorbar.ax.set_yticklabels(["min", "mid", "max"])
-        colorbar.set_label("map value (range in caption)")
-        self._rect = mpl.patches.Rectangle(
-            (0, 0), 1, 1, fill=False, color="white", lw=2, animated=True
-        )
-        ax_ov.add_patch(self._rect)
-        for ax, title in (
-            (ax_in, "input image"),
-            (ax_ov, "overlay and box"),
-            (ax_raw, f"raw map at feature resolution ({h}×{w})"),
-        ):
-            ax.set_title(title, fontsize=10)
-        for ax in (ax_in, ax_ov):
-            ax.set_xticks([])
-            ax.set_yticks([])
-        ax_raw.set_xlabel("x (feature cell)")
-        ax_raw.set_ylabel("y (feature cell)")
-        fig.canvas.draw()
-        fig.set_layout_engine("none")
-        self._background = fig.canvas.copy_from_bbox(fig.bbox)
-        self._fig, self._axes, self._colorbar = fig, (ax_in, ax_ov, ax_raw), colorbar
+    def _on_class(self, _change) -> None:
+        if self._updating:
+            return
+        i, c = self.image.value, self.class_index
+        self._paint(("overlay", "raw"), i, c)
+        if self.follow.value and c != self._predicted[i]:
+            self._updating = True
+            self.follow.value = False  # a class chosen in the menu is kept
+            self._updating = False
+        self.caption.value = self._caption(i, c)
 
-    def _png(self) -> bytes:
-        canvas = self._fig.canvas
-        canvas.restore_region(self._background)
-        for artist in (self._im_in, self._im_ov, self._im_raw, self._rect):
-            self._fig.draw_artist(artist)
-        buf = io.BytesIO()
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        PIL.Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+    def _on_follow(self, _change) -> None:
+        if self._updating:
+            return
+        i, predicted = self.image.value, int(self._predicted[self.image.value])
+        if self.follow.value and self.class_index != predicted:
+            self._paint(("overlay", "raw"), i, predicted)
+            self._updating = True
+            self.klass.value = predicted
+            self._updating = False
+        self.caption.value = self._caption(i, self.class_index)
+
+    def _on_resize(self, _change) -> None:
+        """Render at the width the page shows the picture at, times its pixel ratio."""
+        available, ratio = self.picture.available_width, self.picture.pixel_ratio
+        if available <= 0 or not 0.25 <= ratio <= 8:
+            return
+        css = float(np.clip(available, *WIDTH_RANGE))
+        current = self.picture.figure.get("css_width", 0)
+        if ratio == self._ratio and current - 0.5 <= css <= current + 32:
+            return  # a few pixels more room: not worth a new layout (no scroll-bar ping-pong)
+        self._layout(css, ratio)
+
+    # ------------------------------------------------------------------------- drawing
 
     @property
     def class_index(self) -> int:
-        """The class shown: the chosen one, or the predicted one."""
-        c = self.klass.value
-        return int(np.argmax(self.probs[self.image.value])) if c == PREDICTED else int(c)
+        """The class shown: the one chosen in the menu, or the prediction when following it."""
+        return int(self.klass.value)
+
+    def png(self) -> bytes:
+        """The picture as the page shows it, as PNG bytes."""
+        return _png(self._figure.frame)
+
+    def _layout(self, css_width: float, ratio: float) -> None:
+        px = int(css_width * ratio + 0.01)
+        figure = self._figure
+        figure.layout(px)
+        self._ratio = ratio
+        self._version += 1
+        layout = {
+            "version": self._version,
+            "size": list(figure.size),
+            "css_width": px / ratio,
+            "background": _png(figure.background),
+            "panels": {name: p._asdict() for name, p in figure.panels.items()},
+        }
+        everything = ("input", "overlay", "raw", "colorbar")
+        self._paint(everything, self.image.value, self.class_index, layout=layout)
+        self.caption.value = self._caption(self.image.value, self.class_index)
 
     def redraw(self) -> None:
-        """Recompute the current map (no model call for CAM) and redraw the picture."""
-        if getattr(self, "_updating", False):
-            return
+        """Recompute the current map (no model call for CAM) and redraw the whole picture."""
+        if not hasattr(self, "_ratio"):
+            self._layout(FIGSIZE[0] * 72, 1.0)
+        else:
+            self._refresh(("input", "overlay", "raw", "colorbar"))
+
+    def _refresh(self, dirty) -> None:
+        """Repaint the panels in ``dirty`` for the current image and class, and the caption."""
         i, c = self.image.value, self.class_index
+        self._paint(dirty, i, c)
+        self.caption.value = self._caption(i, c)
+
+    def _entry(self, i: int, c: int, method: str) -> _Maps:
+        """The upsampled map of image ``i`` and class ``c``, cached (least recently used out)."""
+        key = (i, c, method)
+        if key in self._maps:
+            self._maps.move_to_end(key)
+            return self._maps[key]
+        big = _upsample(self.heatmap, self.display[i].shape[:2], method)
+        entry = _Maps(big, _normalize(big[None])[0][0], {}, {})
+        self._maps[key] = entry
+        while len(self._maps) > max(8, CACHE_BYTES // (5 * big.nbytes + 1)):
+            self._maps.popitem(last=False)
+        return entry
+
+    def _paint(self, dirty, i: int, c: int, layout: dict | None = None) -> None:
+        """Repaint the panels in ``dirty`` for image ``i`` and class ``c``, and send them."""
         image = self.display[i]
-        self.heatmap = self.source.heatmap(i, c)
-        big = upsample(self.heatmap, image.shape[:2], method=self.upsampling.value)
-        self.box = None
-        if self.show_box.value and big.max() > 0:
-            self.box = bbox_from_cam(big, self.threshold.value)
-        colored = mpl.colormaps[self.cmap.value](normalize_quiet(big))[..., :3]
-        alpha = self.alpha.value
-        # The blend of cam_edu.viz.overlay, inlined on purpose: `big` is upsampled once and
-        # also gives the box, while overlay() would validate, upsample and normalize again
-        # (and warn on an all-zero map) on every slider step of this blitting hot path.
-        self._im_in.set_data(image)
-        self._im_ov.set_data(np.clip((1 - alpha) * image + alpha * colored, 0.0, 1.0))
-        self._im_raw.set_data(normalize_quiet(self.heatmap))
-        self._im_raw.set_cmap(self.cmap.value)
-        self._rect.set_visible(self.box is not None)
-        if self.box is not None:
-            y0, x0, y1, x1 = self.box
-            self._rect.set_bounds(x0 - 0.5, y0 - 0.5, x1 - x0, y1 - y0)
-        self.picture.value = self._png()
-        truth = (
-            "" if self.labels is None else f"; true class: {self.class_names[int(self.labels[i])]}"
+        self.heatmap = self._source.heatmap(i, c)
+        entry = self._entry(i, c, self.upsampling.value)
+        threshold = round(float(self.threshold.value), 6)
+        if threshold not in entry.boxes:
+            peak = entry.big.max()
+            entry.boxes[threshold] = _bbox_from_cam(entry.big, threshold) if peak > 0 else None
+        self.box = entry.boxes[threshold] if self.show_box.value else None
+        colormap = self._colormaps[self.cmap.value]
+        figure = self._figure
+        panels = {}
+        for name in dirty:
+            bands = []
+            if name == "input":
+                rgb = _to_uint8(image)
+            elif name == "overlay":
+                if self.cmap.value not in entry.colored:
+                    entry.colored.clear()
+                    entry.colored[self.cmap.value] = _colorize(entry.normalized, colormap)
+                rgb = _to_uint8(_blend(image, entry.colored[self.cmap.value], self.alpha.value))
+                if self.box is not None:
+                    bands = figure.box_bands(self.box, image.shape)
+            elif name == "raw":
+                rgb = colormap(_normalize(self.heatmap[None])[0][0], bytes=True)[..., :3]
+            else:
+                rgb = figure.colorbar_gradient(colormap)
+            figure.paint(name, rgb, bands)
+            panels[name] = {"rgb": rgb.tobytes(), "shape": list(rgb.shape[:2]), "box": bands}
+        with self.picture.hold_sync():
+            if layout is not None:
+                self.picture.figure = layout
+            for name, panel in panels.items():
+                setattr(self.picture, name, panel)
+
+    def _caption(self, i: int, c: int) -> str:
+        name = lambda k: html.escape(self.class_names[int(k)])  # noqa: E731
+        truth = "" if self.labels is None else f"; true class: <b>{name(self.labels[i])}</b>"
+        predicted = int(self._predicted[i])
+        which = (
+            "the predicted class"
+            if self.follow.value
+            else "the chosen class (kept when the image changes)"
         )
-        predicted = self.class_names[int(np.argmax(self.probs[i]))]
         box_text = (
-            "no positive evidence, so no box"
+            "no box"
+            if not self.show_box.value
+            else "no positive evidence, so no box"
             if self.box is None
             else f"box (y0, x0, y1, x1) = {self.box} at {self.threshold.value:.2f} × max"
         )
-        self.caption.value = (
-            f"Image {i}: predicted <b>{predicted}</b>{truth}. Showing the "
-            f"{METHODS[self.method]} of <b>{self.class_names[c]}</b> (p = {self.probs[i, c]:.3f}, "
-            f"logit {self.source.logits[i, c]:.3f}); raw map from {self.heatmap.min():.3f} "
-            f"to {self.heatmap.max():.3f}; {box_text}."
+        return (
+            f"Image {i}: predicted <b>{name(predicted)}</b> (p = {self.probs[i, predicted]:.3f})"
+            f"{truth}. Showing the {METHODS[self.method]} of <b>{name(c)}</b>, {which} "
+            f"(p = {self.probs[i, c]:.3f}, logit {self._source.logits[i, c]:.3f}); raw map "
+            f"from {self.heatmap.min():.3f} to {self.heatmap.max():.3f}; {box_text}."
         )
 
 
-def normalize_quiet(heatmap: np.ndarray) -> np.ndarray:
-    """:func:`cam_edu.viz.normalize` without the constant-map warning (a widget shows zeros)."""
-    import warnings
+def _display_images(images, x: np.ndarray, display_images):
+    """The images to draw, as float RGB in [0, 1], and a notice if they had to be rescaled.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return normalize(heatmap)
+    Without ``display_images`` the model inputs are drawn; inputs outside [0, 1] (a
+    model's preprocessing, e.g. ``keras.applications``' mean-subtracted BGR or [-1, 1])
+    are min-max rescaled per image, and the notice says how to see the original photos.
+    """
+    if display_images is not None:
+        if len(display_images) != len(x):
+            raise ValueError(
+                f"display_images has {len(display_images)} images but images has {len(x)}; "
+                "pass one display image per model input."
+            )
+        name = "display_images"
+        shown = [as_display_image(im, f"{name}[{i}]") for i, im in enumerate(display_images)]
+        return shown, ""
+    raw = np.asarray(images.numpy() if hasattr(images, "numpy") else images)
+    integer = np.issubdtype(raw.dtype, np.integer)
+    lo, hi = float(x.min()), float(x.max())
+    if integer or (lo >= -1e-3 and hi <= 1 + 1e-3):
+        return [as_display_image(im, f"images[{i}]") for i, im in enumerate(raw)], ""
+    n = len(x)
+    rescaled = _normalize(x.reshape(n, x.shape[1], -1))[0].reshape(x.shape)
+    shown = [as_display_image(im, f"images[{i}]") for i, im in enumerate(rescaled)]
+    notice = (
+        f"<i>The images lie in [{lo:.4g}, {hi:.4g}], not in [0, 1]: preprocessed for the "
+        "model, so they are shown rescaled to [0, 1], each on its own (colors may be off, "
+        "e.g. BGR). Pass <code>display_images=</code> (the original photos, uint8 or floats "
+        "in [0, 1]) to see them as they are.</i>"
+    )
+    return shown, notice
 
 
 def cam_explorer(
@@ -307,10 +754,11 @@ def cam_explorer(
 
     Args:
         model: a Keras model (a GAP -> Dense head for ``method="cam"``; any CNN otherwise).
-        images: the model's input batch, shape ``(N, H, W, channels)``.
-        labels: optional true labels ``(N,)``, shown in the title.
-        class_names: optional ``C`` names; models with more than 20 classes show the
-            top 10 per image.
+        images: the model's input batch, shape ``(N, H, W, channels)``. Preprocessed inputs
+            (values outside ``[0, 1]``) are shown rescaled, with a note in the widget.
+        labels: optional true labels ``(N,)``, shown in the caption.
+        class_names: optional ``C`` names; models with more than 20 classes list the
+            top 10 per image in the class menu (and the chosen class).
         method: ``"cam"``, ``"gradcam"`` or ``"gradcam++"``.
         layer: Grad-CAM target layer (default: the last layer with a 4-D output).
         display_images: images to draw under the heatmap when ``images`` are

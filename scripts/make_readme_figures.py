@@ -7,20 +7,20 @@ Figures (the MNIST GAP CNN of lessons 1-3, trained once and cached by
 ``cam_edu.course.models.mnist_gap_cnn``; without a network the data is the offline subset of
 5,000 real MNIST digits, and the script prints which):
 
-- ``explorer.png`` -- the picture the explorer widget shows (``cam_explorer(...).picture``)
+- ``explorer.png`` -- the picture the explorer widget shows (``cam_explorer(...).png()``)
   for a test digit, as in notebook 03;
 - ``cams_mnist.png`` -- CAMs of the predicted class on ten test digits, with the CAM
   paper's 20 %-of-max boxes;
 - ``all_classes.png`` -- the ten class maps of one digit;
 - ``explorer_lab.png`` (with ``--lab``) -- a screenshot of the whole explorer (controls,
   caption, picture) after running notebook 03 in JupyterLab in headless Chromium; it
-  reuses the harness of ``tests/test_browser.py`` and needs Debian's ``chromium``.
+  uses the harness of ``tests/test_browser.py`` (``tests/lab_harness.py``) and needs
+  Debian's ``chromium``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -51,7 +51,7 @@ def explorer_png(model, x, y, out: Path, image: int = 0) -> Path:
     explorer = cam_explorer(model, x, y)
     explorer.image.value = image
     path = out / "explorer.png"
-    path.write_bytes(explorer.picture.value)
+    path.write_bytes(explorer.png())
     return path
 
 
@@ -109,29 +109,26 @@ def all_classes_png(model, x, y, out: Path, image: int = 0) -> Path:
 
 def lab_screenshot(out: Path) -> Path:
     """Run notebook 03 in JupyterLab (headless Chromium) and screenshot the explorer."""
-    sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers live next to the tests
-    import browser_support
+    sys.path.insert(0, str(ROOT / "tests"))
+    import lab_harness as harness
 
-    spec = importlib.util.spec_from_file_location(
-        "test_browser", ROOT / "tests" / "test_browser.py"
-    )
-    harness = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(harness)
-    chromium = browser_support.find_chromium()
-    if chromium is None:
-        raise SystemExit(f"--lab needs Chromium. {browser_support.INSTALL_HINT}")
+    reason = harness.missing()
+    if reason:
+        raise SystemExit(f"--lab needs the browser harness: {reason}")
     from playwright.sync_api import sync_playwright
 
     path = out / "explorer_lab.png"
-    with tempfile.TemporaryDirectory() as tmp, browser_support.Lab(Path(tmp)) as lab:
+    with tempfile.TemporaryDirectory() as tmp, harness.Lab(Path(tmp)) as lab:
         lab.clear_outputs(harness.NOTEBOOK)
         with sync_playwright() as pw:
-            browser = browser_support.launch_chromium(pw, chromium)
+            browser = harness.launch_chromium(pw, harness.find_chromium())
             try:
                 page = browser.new_page(viewport={"width": 1100, "height": 900})
                 harness.run_all(page, lab, harness.NOTEBOOK)
-                harness.explorer_picture(page)
-                widget = page.locator(".jp-OutputArea-output:has(img.widget-image)")
+                picture = harness.explorer_picture(page)
+                harness.wait_until_sharp(page, picture)
+                harness.stable_pixels(picture)
+                widget = page.locator(".jp-OutputArea-output:has(canvas.cam-picture)")
                 widget.screenshot(path=str(path))
             finally:
                 browser.close()

@@ -75,15 +75,22 @@ def marked_pids(marker: str) -> list[int]:
 
 
 class Lab:
-    """A JupyterLab server on a temporary copy of ``notebooks/``; use as a context manager."""
+    """A JupyterLab server on a temporary copy of ``notebooks/``; use as a context manager.
 
-    def __init__(self, workdir: Path, notebooks: Path = REPO / "notebooks"):
+    Args:
+        workdir: an empty temporary folder; the copy, settings and log go there.
+        notebooks: the folder to copy (default: the course's ``notebooks/``).
+        env: extra environment variables for the server and its kernels.
+    """
+
+    def __init__(self, workdir: Path, notebooks: Path = REPO / "notebooks", env=None):
         self.workdir = workdir
         self.root = workdir / "notebooks"
         shutil.copytree(notebooks, self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         self.port, self.token = _free_port(), secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
         self.marker = secrets.token_hex(8)
+        self.extra_env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self.log = workdir / "jupyterlab.log"
 
@@ -99,8 +106,26 @@ class Lab:
         nb.metadata.pop("widgets", None)
         nbformat.write(nb, path)
 
+    def write_notebook(self, name: str, cells: list[str]) -> None:
+        """Write a notebook ``name`` made of the code ``cells`` into the copy."""
+        import nbformat
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": ""}
+        nbformat.write(nb, self.root / name)
+
     def url(self, path: str) -> str:
         return f"{self.base}/{path}?token={self.token}"
+
+    def _api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(self.url(f"api/{path}"), method=method)
+        body = urllib.request.urlopen(request, timeout=10).read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel of the server (the server keeps running)."""
+        for kernel in self._api("kernels"):
+            self._api(f"kernels/{kernel['id']}", method="DELETE")
 
     def __enter__(self) -> Lab:
         settings = self.workdir / "settings" / "@jupyterlab" / "apputils-extension"
@@ -115,6 +140,7 @@ class Lab:
             JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
             JUPYTER_DATA_DIR=str(self.workdir / "data"),
             JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
+            **self.extra_env,
         )
         cmd = [
             sys.executable,

@@ -1,0 +1,323 @@
+"""The explorer as a student meets it, checked without a browser (widget level).
+
+Each test names the defect of the explorer it guards against: the colorbar follows the
+colormap, the class menu lists each class once and keeps the chosen class across images,
+the picture is rendered at the size the page shows it (times the pixel ratio), the raw
+map has whole-number ticks, lesson 3 points at the caption, a redraw does only the work
+that changed, and preprocessed inputs (keras.applications) are shown rescaled.
+The real-browser side of the same behaviour is in ``tests/test_browser.py``.
+"""
+
+import io
+import json
+from pathlib import Path
+
+import keras
+import matplotlib as mpl
+import numpy as np
+import PIL.Image
+import pytest
+
+import cam_edu.widgets as widgets_module
+from cam_edu.widgets import cam_explorer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def frame(explorer) -> np.ndarray:
+    """The picture as the page shows it, decoded: ``(H, W, 3)`` uint8."""
+    return np.asarray(PIL.Image.open(io.BytesIO(explorer.png())).convert("RGB"))
+
+
+def panel(explorer, name: str) -> np.ndarray:
+    p = explorer._figure.panels[name]
+    return frame(explorer)[p.r0 : p.r1, p.c0 : p.c1]
+
+
+PANELS = ("input", "overlay", "raw", "colorbar")
+
+
+def sent(explorer) -> dict:
+    """What the page has of each panel (a change of the trait is a message to the page)."""
+    return {name: getattr(explorer.picture, name) for name in PANELS}
+
+
+def changed_panels(before: dict, after: dict) -> set:
+    return {name for name in PANELS if after[name] is not before[name]}
+
+
+@pytest.fixture
+def explorer(gap_model, digits):
+    return cam_explorer(gap_model, digits, labels=np.arange(8), class_names=list("abcdefghij"))
+
+
+# --- 1. the colorbar follows the colormap ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["viridis", "coolwarm", "jet"])
+def test_the_colorbar_shows_the_colormap_of_the_maps(explorer, name):
+    explorer.cmap.value = "magma"
+    explorer.cmap.value = name
+    bar = panel(explorer, "colorbar")
+    middle = bar[:, bar.shape[1] // 2].astype(int)  # one column, top (max) to bottom (min)
+    colormap = mpl.colormaps[name]
+    expected = colormap(np.linspace(1, 0, len(middle)), bytes=True)[:, :3].astype(int)
+    error = np.abs(middle - expected).mean()
+    assert error < 4, f"the colorbar does not show {name} (mean error {error:.1f} of 255)"
+    top = np.array(colormap(1.0, bytes=True)[:3])
+    # the raw map uses the same colors: its brightest cell is the colormap's max
+    raw = panel(explorer, "raw").reshape(-1, 3).astype(int)
+    assert np.abs(raw - top).max(axis=1).min() <= 3
+
+
+# --- 2. and 3. the class menu ---------------------------------------------------------------
+
+
+def test_the_class_menu_lists_each_class_once_and_every_entry_shows_another_map(explorer):
+    values = [v for _, v in explorer.klass.options]
+    assert sorted(values) == list(range(10)), "each class once, nothing else"
+    labels = [label for label, _ in explorer.klass.options]
+    assert len(set(labels)) == len(labels)
+    assert sum("predicted" in label for label in labels) == 1
+    pictures = set()
+    for c in values:
+        explorer.klass.value = c
+        pictures.add(explorer.png())
+    assert len(pictures) == len(values), "two menu entries show the same picture"
+
+
+def test_the_chosen_class_is_kept_when_the_image_changes(explorer, gap_model, digits):
+    logits = gap_model.predict(digits, verbose=0)
+    assert explorer.follow.value and explorer.class_index == logits[0].argmax()
+    c = (int(logits[0].argmax()) + 3) % 10
+    explorer.klass.value = c
+    assert not explorer.follow.value, "choosing a class is no longer following the prediction"
+    assert "the chosen class" in explorer.caption.value
+    for i in (1, 5, 2):
+        explorer.image.value = i
+        assert explorer.class_index == c and explorer.klass.value == c
+        assert f"<b>{'abcdefghij'[c]}</b>, the chosen class" in explorer.caption.value
+    explorer.follow.value = True  # "predicted" is one explicit choice
+    assert explorer.class_index == logits[2].argmax()
+    assert "the predicted class" in explorer.caption.value
+    explorer.image.value = 6
+    assert explorer.class_index == logits[6].argmax()
+
+
+def test_many_classes_list_the_top_k_and_keep_the_chosen_one(digits):
+    from cam_edu.course.models import build_gap_cnn
+
+    model = build_gap_cnn(num_classes=30, filters=(4, 4, 8), seed=3)
+    dense = model.layers[-1]
+    kernel = np.random.default_rng(0).normal(0, 20, dense.kernel.shape)
+    dense.kernel.assign(kernel.astype("float32"))  # rankings that differ from image to image
+    images = np.stack([digits[0], 1 - digits[1], digits[2] ** 4, np.ones_like(digits[3])])
+    explorer = cam_explorer(model, images)
+    top = [set(np.argsort(-p)[:10].tolist()) for p in explorer.probs]
+    assert len(explorer.klass.options) == 10
+    i, j, c = next((i, j, c) for i in range(4) for j in range(4) for c in sorted(top[i] - top[j]))
+    explorer.image.value = i
+    explorer.klass.value = c  # one of image i's top 10, not of image j's
+    explorer.image.value = j
+    assert explorer.class_index == c
+    assert [v for _, v in explorer.klass.options].count(c) == 1
+    assert len(explorer.klass.options) == 11  # image j's top 10, and the chosen class
+
+
+# --- 4. rendered at the size it is shown ------------------------------------------------------
+
+
+def test_the_picture_is_rendered_at_the_shown_width_times_the_pixel_ratio(explorer):
+    figure = explorer.picture.figure
+    w0, h0 = figure["size"]
+    assert (w0, h0) == PIL.Image.open(io.BytesIO(explorer.png())).size
+    assert figure["css_width"] == w0  # before the page reports: 1 pixel per CSS pixel
+    explorer.picture.pixel_ratio = 2.0  # what the page reports on a high-density screen
+    explorer.picture.available_width = 964
+    figure = explorer.picture.figure
+    w, h = figure["size"]
+    assert figure["css_width"] == 964 and w == 2 * 964
+    assert PIL.Image.open(io.BytesIO(figure["background"])).size == (w, h)
+    assert PIL.Image.open(io.BytesIO(explorer.png())).size == (w, h)
+    assert abs(h / w - h0 / w0) < 0.01, "the layout is scaled, not squeezed"
+    for name, p in figure["panels"].items():  # every panel lies inside the frame
+        assert 0 <= p["r0"] < p["r1"] <= h and 0 <= p["c0"] < p["c1"] <= w, name
+    explorer.picture.available_width = 980  # a few pixels more: not worth a new layout
+    assert explorer.picture.figure is figure
+    explorer.picture.available_width = 700  # less room: rendered smaller, never stretched
+    assert explorer.picture.figure["css_width"] == 700
+    assert explorer.picture.figure["size"][0] == 1400
+
+
+def test_the_page_gets_each_panel_at_its_data_resolution(explorer):
+    """What the page paints (each panel enlarged as _Panel.index says) is the kernel's frame."""
+    explorer.picture.available_width = 900
+    frame_now = frame(explorer)
+    background = np.asarray(PIL.Image.open(io.BytesIO(explorer.picture.figure["background"])))
+    page = background[..., :3].copy()
+    for name, p in explorer.picture.figure["panels"].items():
+        panel = explorer.picture.figure["panels"][name]
+        tile = getattr(explorer.picture, name)
+        h, w = tile["shape"]
+        rgb = np.frombuffer(tile["rgb"], np.uint8).reshape(h, w, 3)
+        # the page's rule, in the page's arithmetic (see _PICTURE_ESM's index)
+        rows = [
+            min(h - 1, int((r + 0.5 - p["top"]) / p["height"] * h)) for r in range(p["r0"], p["r1"])
+        ]
+        cols = [
+            min(w - 1, int((c + 0.5 - p["left"]) / p["width"] * w)) for c in range(p["c0"], p["c1"])
+        ]
+        pixels = rgb[np.ix_(rows, cols)]
+        for r0, r1, c0, c1 in tile["box"]:
+            pixels[r0:r1, c0:c1] = 255
+        page[panel["r0"] : panel["r1"], panel["c0"] : panel["c1"]] = pixels
+    np.testing.assert_array_equal(page, frame_now)
+    assert len(explorer.picture.overlay["rgb"]) == 28 * 28 * 3  # 2 KB, not the enlarged panel
+
+
+# --- 5. whole-number ticks on the raw map ---------------------------------------------------
+
+
+def test_the_raw_map_has_whole_number_ticks(digits):
+    from cam_edu.course.models import build_flatten_cnn
+
+    model = build_flatten_cnn(filters=(4, 8, 8), seed=4)
+    explorer = cam_explorer(model, digits, method="gradcam", layer="conv2")
+    assert explorer.heatmap.shape == (14, 14)
+    ax = explorer._figure._axes["raw"]
+    for ticks in (ax.get_xticks(), ax.get_yticks()):
+        visible = [t for t in ticks if -0.5 <= t <= 13.5]
+        assert len(visible) >= 3 and all(float(t).is_integer() for t in visible), ticks
+
+
+# --- 6. lesson 3 points at the caption ------------------------------------------------------
+
+
+def test_lesson_3_says_where_the_true_class_is_shown(explorer):
+    nb = json.loads((REPO / "notebooks" / "03_cam_explorer_mnist.ipynb").read_text())
+    text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "the title shows the true class" not in text
+    assert "the caption shows the true class" in text
+    assert "true class: <b>a</b>" in explorer.caption.value
+
+
+# --- only the work that changed -------------------------------------------------------------
+
+
+def test_a_change_repaints_and_sends_only_the_panels_it_changes(explorer):
+    layout = explorer.picture.figure
+    before = sent(explorer)
+    explorer.alpha.value = 0.8
+    after = sent(explorer)
+    assert changed_panels(before, after) == {"overlay"}
+    explorer.cmap.value = "viridis"
+    assert changed_panels(after, sent(explorer)) == {"overlay", "raw", "colorbar"}
+    before = sent(explorer)
+    explorer.klass.value = (explorer.class_index + 1) % 10
+    assert changed_panels(before, sent(explorer)) == {"overlay", "raw"}
+    before = sent(explorer)
+    explorer.image.value = 1
+    assert changed_panels(before, sent(explorer)) == {"input", "overlay", "raw"}
+    before = sent(explorer)
+    explorer.threshold.value = 0.9
+    assert changed_panels(before, sent(explorer)) <= {"overlay"}
+    assert explorer.picture.figure is layout, "no new layout, no new background"
+
+
+def test_upsampled_maps_are_cached_per_image_and_class(explorer, monkeypatch):
+    calls = []
+    upsample = widgets_module._upsample
+    monkeypatch.setattr(widgets_module, "_upsample", lambda *a: calls.append(a[1:]) or upsample(*a))
+    explorer.klass.value = 4
+    explorer.image.value = 1
+    assert len(calls) == 2
+    explorer.alpha.value = 0.3
+    explorer.threshold.value = 0.5
+    explorer.cmap.value = "viridis"
+    explorer.image.value = 0
+    explorer.klass.value = 4
+    assert len(calls) == 2, "a map seen before was upsampled again"
+    explorer.upsampling.value = "nearest"
+    assert len(calls) == 3 and calls[-1][1] == "nearest"
+
+
+def test_a_redraw_does_not_check_its_arrays_again(explorer, monkeypatch):
+    """The constructor checks the inputs once; redraws call the unchecked internals."""
+    import cam_edu.localize
+    import cam_edu.validate
+    import cam_edu.viz
+
+    def checked(*args, **kwargs):
+        raise AssertionError("a redraw re-validated an array")
+
+    names = ("as_heatmap", "as_display_image", "as_float_array", "as_threshold", "as_features")
+    names += ("as_class_index", "as_model_images", "upsample", "normalize", "bbox_from_cam")
+    for module in (cam_edu.viz, cam_edu.localize, cam_edu.validate, widgets_module):
+        for name in names:
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, checked)
+    for control, value in (
+        (explorer.klass, 5),
+        (explorer.image, 3),
+        (explorer.alpha, 0.9),
+        (explorer.cmap, "magma"),
+        (explorer.upsampling, "bicubic"),
+        (explorer.threshold, 0.6),
+    ):
+        control.value = value
+    explorer.redraw()
+
+
+# --- issue 11: preprocessed inputs, public features -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), classes=5)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    rng = np.random.default_rng(1)
+    return rng.integers(0, 256, (3, 96, 96, 3)).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "preprocess", ["mobilenet_v2", "resnet50"], ids=["[-1, 1]", "caffe mean-subtracted BGR"]
+)
+def test_preprocessed_inputs_are_shown_rescaled_with_a_note(mobilenet, photos, preprocess):
+    module = getattr(keras.applications, preprocess)
+    x = module.preprocess_input(photos.astype("float32"))
+    assert x.min() < -0.5 or x.max() > 1.5
+    explorer = cam_explorer(mobilenet, x)  # no display_images
+    assert "display_images=" in explorer.notice.value
+    assert explorer.notice in explorer.children, "the note is in the widget"
+    for shown in explorer.display:
+        assert shown.min() >= 0 and shown.max() <= 1 and shown.max() - shown.min() > 0.5
+    explorer.image.value = 2
+    explorer.klass.value = 3
+    assert explorer.png().startswith(b"\x89PNG")
+    assert explorer.heatmap.shape == explorer.features.shape[1:3] == (3, 3)
+    with_photos = cam_explorer(mobilenet, x, display_images=photos)
+    assert with_photos.notice not in with_photos.children and not with_photos.notice.value
+    np.testing.assert_allclose(with_photos.display[0], photos[0] / 255.0, atol=1e-6)
+
+
+def test_inputs_in_0_1_need_no_note(explorer, digits):
+    assert not explorer.notice.value and explorer.notice not in explorer.children
+    np.testing.assert_allclose(explorer.display[0][..., 0], digits[0, ..., 0], atol=1e-6)
+
+
+def test_features_are_public_and_computed_once(gap_model, digits):
+    from cam_edu.cam import cam_head
+    from cam_edu.course.models import build_flatten_cnn
+    from cam_edu.layers import cut_model
+
+    explorer = cam_explorer(gap_model, digits)
+    expected = cam_head(gap_model).feature_model.predict(digits, verbose=0)
+    np.testing.assert_allclose(explorer.features, expected, atol=1e-6)
+    model = build_flatten_cnn(filters=(4, 8, 8), seed=4)
+    grad = cam_explorer(model, digits, method="gradcam", layer="conv2")
+    activation, _ = cut_model(model, "conv2")(digits)
+    np.testing.assert_allclose(grad.features, activation, atol=1e-6)
