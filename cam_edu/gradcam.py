@@ -58,13 +58,14 @@ class BaseCAM:
             (the last spatial layer if there is no global pooling).
 
     The activations and gradients come from one compiled function per model and
-    layer (:mod:`cam_edu.engine`): a new batch size or image does not recompile.
+    layer, the attribute ``engine`` (:class:`cam_edu.engine.Engine`): a new batch size
+    or image does not recompile.
     """
 
     def __init__(self, model: keras.Model, layer=None):
         self.model = require_model(model)
-        self._engine = engine(model, layer)
-        self.layer = self._engine.target.name
+        self.engine = engine(model, layer)
+        self.layer = self.engine.target.name
 
     def activations_and_gradients(self, images, class_index=None):
         """Return ``(A, g, logits, classes)``: ``A`` and ``g`` ``(N, H, W, K)``,
@@ -82,8 +83,8 @@ class BaseCAM:
         if class_index is None:
             classes = np.full(len(x), -1, np.int32)
         else:
-            classes = as_class_index(class_index, self._engine.num_classes, len(x))
-        return self._engine.gradients(x, np.asarray(classes, np.int32))
+            classes = as_class_index(class_index, self.engine.num_classes, len(x))
+        return self.engine.gradients(x, np.asarray(classes, np.int32))
 
     def channel_weights(self, activations: np.ndarray, grads: np.ndarray) -> np.ndarray:
         """Weights of the channels; defined by each method.

@@ -47,7 +47,7 @@ from matplotlib.ticker import MaxNLocator
 
 from cam_edu.cam import as_model_images, cam_head, class_probabilities
 from cam_edu.localize import _bbox_from_cam
-from cam_edu.validate import as_class_index, as_features
+from cam_edu.validate import as_class_index
 from cam_edu.viz import (
     UPSAMPLING_METHODS,
     _blend,
@@ -64,18 +64,19 @@ WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
 CACHE_BYTES = 64e6  # upsampled maps kept per explorer
 
 
+def _forward_in_batches(engine, images: np.ndarray, batch: int = 64):
+    """``(A, logits)`` of checked images through the compiled engine, ``batch`` at a time."""
+    parts = [engine.forward(images[i : i + batch]) for i in range(0, len(images), batch)]
+    return np.concatenate([a for a, _ in parts]), np.concatenate([z for _, z in parts])
+
+
 class _CamSource:
     """CAM maps from cached features: ``heatmap(i, c)`` is ``f[i] @ w[:, c]``."""
 
     def __init__(self, model, images):
         head = cam_head(model)
-        self.features = as_features(
-            head.feature_model.predict(images, verbose=0),
-            "the model's feature maps",
-            check_layout=False,  # a Keras model's own output is channels last
-        )
+        self.features, self.logits = _forward_in_batches(head.engine, images)
         self.kernel = head.kernel
-        self.logits = head.logits(self.features)
         self.binary = head.binary
         self.layer = head.feature_layer
 
@@ -88,22 +89,17 @@ class _GradSource:
 
     def __init__(self, model, images, method, layer):
         from cam_edu import gradcam
-        from cam_edu.layers import cut_model, last_spatial_layer
 
-        self.fn = gradcam.grad_cam if method == "gradcam" else gradcam.grad_cam_plus_plus
-        self.model, self.images = model, images
-        self.layer = layer or last_spatial_layer(model)
-        features, logits = cut_model(model, self.layer).predict(images, verbose=0)
-        self.features = np.asarray(features, np.float32)
-        self.logits = np.asarray(logits, np.float32)
-        self.binary = self.logits.shape[1] == 1  # one sigmoid unit: classes [-z, z]
-        if self.binary:
-            self.logits = np.concatenate([-self.logits, self.logits], axis=1)
+        self.method = gradcam.METHODS[method](model, layer)  # one compiled engine
+        self.images = images
+        self.layer = self.method.layer
+        self.features, self.logits = _forward_in_batches(self.method.engine, images)
+        self.binary = self.method.engine.binary
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
     def heatmap(self, i: int, c: int) -> np.ndarray:
         if (i, c) not in self._cache:
-            maps, _ = self.fn(self.model, self.images[i : i + 1], class_index=c, layer=self.layer)
+            maps, _ = self.method(self.images[i : i + 1], class_index=c)
             self._cache[(i, c)] = np.asarray(maps[0], np.float32)
         return self._cache[(i, c)]
 
