@@ -30,6 +30,7 @@ In a notebook, make the explorer the last line of a cell to display it.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 from collections import OrderedDict
@@ -245,6 +246,37 @@ class ExplorerPicture(anywidget.AnyWidget):
     available_width = traitlets.Int(0).tag(sync=True)
     pixel_ratio = traitlets.Float(1.0).tag(sync=True)
 
+    PANELS = ("input", "overlay", "raw", "colorbar")
+
+    @classmethod
+    def saved_png(cls, model: dict) -> bytes | None:
+        """The picture of a saved widget model (a notebook's widget state), as a PNG.
+
+        For pages without a kernel (a static website, slides): ``model`` is one entry of
+        the notebook's ``application/vnd.jupyter.widget-state+json`` state, with its
+        base64 ``buffers``. The panels are painted over the background as the page paints
+        them. ``None`` if ``model`` is not an explorer picture, or holds no picture.
+        """
+        state = dict(model.get("state", {}))
+        if state.get("_anywidget_id") != f"{__name__}.{cls.__name__}":
+            return None
+        state = {k: dict(v) if isinstance(v, dict) else v for k, v in state.items()}
+        for buffer in model.get("buffers", []):
+            if buffer.get("encoding") == "base64" and len(buffer.get("path", [])) == 2:
+                outer, inner = buffer["path"]
+                state.setdefault(outer, {})[inner] = base64.b64decode(buffer["data"])
+        figure = state.get("figure", {})
+        if not figure.get("background"):
+            return None
+        frame = np.asarray(PIL.Image.open(io.BytesIO(figure["background"])).convert("RGB"))
+        frame = frame.copy()
+        for name in cls.PANELS:
+            panel, geometry = state.get(name, {}), figure.get("panels", {}).get(name)
+            if panel.get("rgb") and geometry:
+                rgb = np.frombuffer(panel["rgb"], np.uint8).reshape(*panel["shape"], 3)
+                _Panel(**geometry).paint(frame, rgb, panel.get("box", []))
+        return _png(frame)
+
 
 class _Panel(NamedTuple):
     """Where a region of the figure lies in the frame, in device pixels (rows top-down)."""
@@ -275,6 +307,15 @@ class _Panel(NamedTuple):
         rows = np.clip((v * h).astype(int), 0, h - 1)
         cols = np.clip((u * w).astype(int), 0, w - 1)
         return rows, cols
+
+    def paint(self, frame: np.ndarray, rgb: np.ndarray, bands=(), index=None) -> None:
+        """Fill the panel's pixels of ``frame`` with ``rgb`` ``(h, w, 3)`` enlarged, then
+        the white ``bands`` ``[r0, r1, c0, c1]`` (the box); ``index``: :meth:`index`, cached."""
+        rows, cols = index or self.index(rgb.shape)
+        tile = rgb.take(rows, axis=0).take(cols, axis=1)
+        for r0, r1, c0, c1 in bands:
+            tile[r0:r1, c0:c1] = 255
+        frame[self.r0 : self.r1, self.c0 : self.c1] = tile
 
 
 class _Figure:
@@ -341,11 +382,7 @@ class _Figure:
         key = (name, rgb.shape[:2])
         if key not in self._index:
             self._index[key] = p.index(rgb.shape)
-        rows, cols = self._index[key]
-        tile = rgb.take(rows, axis=0).take(cols, axis=1)
-        for r0, r1, c0, c1 in bands:
-            tile[r0:r1, c0:c1] = 255
-        self.frame[p.r0 : p.r1, p.c0 : p.c1] = tile
+        p.paint(self.frame, rgb, bands, self._index[key])
 
     def box_bands(self, box, image_shape) -> list[list[int]]:
         """The four white bands of ``box`` ``(y0, x0, y1, x1)`` (image pixels, 2 points wide)

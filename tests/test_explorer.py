@@ -321,3 +321,27 @@ def test_features_are_public_and_computed_once(gap_model, digits):
     grad = cam_explorer(model, digits, method="gradcam", layer="conv2")
     activation, _ = cut_model(model, "conv2")(digits)
     np.testing.assert_allclose(grad.features, activation, atol=1e-6)
+
+
+def test_a_saved_picture_is_the_picture_shown(explorer):
+    """A notebook saves the picture's state; pages without a kernel paint it from there."""
+    import base64
+
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    from cam_edu.widgets import ExplorerPicture
+
+    explorer.klass.value = 3
+    explorer.picture.available_width = 800
+    state, paths, buffers = _remove_buffers(explorer.picture.get_state())
+    saved = {  # as nbformat stores it in the notebook's widget state
+        "model_name": "AnyModel",
+        "state": state,
+        "buffers": [
+            {"path": p, "encoding": "base64", "data": base64.b64encode(b).decode()}
+            for p, b in zip(paths, buffers, strict=True)
+        ],
+    }
+    picture = PIL.Image.open(io.BytesIO(ExplorerPicture.saved_png(saved)))
+    np.testing.assert_array_equal(np.asarray(picture.convert("RGB")), frame(explorer))
+    assert ExplorerPicture.saved_png({"model_name": "ImageModel", "state": {}}) is None

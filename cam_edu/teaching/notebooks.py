@@ -286,7 +286,9 @@ def with_speaker_notes(nb) -> int:
 
 
 def _widget_pictures(state: dict, model_id: str) -> list[bytes]:
-    """The PNG/JPEG values of every Image widget reachable from ``model_id``, in order."""
+    """The pictures of every Image widget and explorer picture reachable from ``model_id``."""
+    from cam_edu.widgets import ExplorerPicture
+
     pictures, seen, todo = [], set(), [model_id]
     while todo:
         mid = todo.pop(0)
@@ -298,6 +300,9 @@ def _widget_pictures(state: dict, model_id: str) -> list[bytes]:
             for buffer in model.get("buffers", []):
                 if buffer.get("path") == ["value"]:
                     pictures.append(base64.b64decode(buffer["data"]))
+        explorer = ExplorerPicture.saved_png(model)
+        if explorer is not None:
+            pictures.append(explorer)
         refs = re.findall(r"IPY_MODEL_([0-9a-f]+)", repr(model.get("state", {})))
         todo.extend(refs)
     return pictures
