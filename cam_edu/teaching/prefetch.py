@@ -74,12 +74,9 @@ def _md5(path: Path) -> str:
 
 def verify_resnet50(path: Path | str | None = None, md5: str | None = None) -> Path:
     """Check the cached ResNet50 weights against Keras's published MD5 (or ``md5``)."""
-    from cam_edu.course.imagenet import weights_path
+    from cam_edu.course.imagenet import WEIGHTS_MD5, weights_path
 
-    if md5 is None:
-        from keras.src.applications.resnet import WEIGHTS_HASHES
-
-        md5 = WEIGHTS_HASHES["resnet50"][0]
+    md5 = WEIGHTS_MD5 if md5 is None else md5
     path = Path(path or weights_path())
     if not path.is_file():
         raise _missing("The ResNet50 ImageNet weights file", path)
