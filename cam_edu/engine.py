@@ -73,7 +73,7 @@ class Engine:
     @functools.cached_property
     def feature_model(self) -> keras.Model:
         """The Keras model ``input -> A (N, H, W, K)`` alone."""
-        return keras.Model(self.split.inputs, self.split.outputs[0], name=f"{self.split.name}_a")
+        return keras.Model(self.split.inputs[0], self.split.outputs[0], name=f"{self.split.name}_a")
 
     def _activations_logits(self, x):
         self.traces += 1  # Python side effect: runs only while tracing

@@ -472,4 +472,4 @@ def cut_model(model: keras.Model, layer=None, logits: bool = True) -> keras.Mode
     split = split_model(model, find_target(model, layer), logits=True)
     if logits:
         return split
-    return keras.Model(split.inputs, split.outputs[0], name=split.name)
+    return keras.Model(split.inputs[0], split.outputs[0], name=split.name)

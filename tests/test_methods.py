@@ -20,7 +20,6 @@ from scipy.stats import pearsonr
 import cam_edu
 from cam_edu import faithfulness, perturbation
 from cam_edu.gradcam import cascading_randomization, grad_cam
-from cam_edu.layers import logits_model
 from cam_edu.methods import METHODS, get_method
 from cam_edu.viz import upsample
 
@@ -151,7 +150,9 @@ def test_score_cam_matches_tf_keras_vis(small_cnn):
     classes = np.array([0, 2, 1, 2])
     ours, _ = perturbation.score_cam(small_cnn, x, classes, layer="c2")
     # the same layers, ending in the logits (tf-keras-vis's ReplaceToLinear fails on Keras 3)
-    logits_only = logits_model(small_cnn)
+    logits_only = keras.models.clone_model(small_cnn)  # tf-keras-vis reads layer.output,
+    logits_only.set_weights(small_cnn.get_weights())  # so it needs a model of its own
+    logits_only.layers[-1].activation = keras.activations.linear
     theirs = Scorecam(logits_only)(
         CategoricalScore(list(classes)),
         x,

@@ -9,6 +9,7 @@ hand, so that it follows the lessons when they are rewritten:
 - :mod:`cam_edu.teaching.site`: the static course website (``make site``).
 - :mod:`cam_edu.teaching.instructor`: the instructor page (``docs/instructor.md``).
 - :mod:`cam_edu.teaching.prefetch`: MNIST and the ResNet50 weights into the caches.
+- :mod:`cam_edu.teaching.cli`: the commands, ``python -m cam_edu.teaching <command>``.
 - :mod:`cam_edu.teaching.assets`: the JavaScript the decks and the site serve themselves.
 
 >>> from cam_edu.teaching import notebooks
