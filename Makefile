@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test setup lint benchmark exercises checkpoints clean slides site prefetch
+.PHONY: lab test setup lint benchmark exercises checkpoints clean slides site prefetch diagrams
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ slides: $(STAMP) $(NODE_STAMP)
 
 site: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m cam_edu.teaching site
+
+diagrams: $(STAMP)
+	$(BIN)/python -m cam_edu.teaching diagrams
 
 prefetch: $(STAMP)
 	$(BIN)/python -m cam_edu.teaching prefetch

@@ -5,6 +5,8 @@ hand, so that it follows the lessons when they are rewritten:
 
 - :mod:`cam_edu.teaching.notebooks`: slide metadata on the lesson cells, measured cell
   times, speaker notes, and static pictures of the explorer.
+- :mod:`cam_edu.teaching.diagrams`: the lessons' diagrams, drawn by code, shown in the
+  lessons as attachments (``python -m cam_edu.teaching diagrams``).
 - :mod:`cam_edu.teaching.slides`: one reveal.js deck per lesson (``make slides``).
 - :mod:`cam_edu.teaching.site`: the static course website (``make site``).
 - :mod:`cam_edu.teaching.instructor`: the instructor page (``docs/instructor.md``).

@@ -5,6 +5,8 @@
 - ``slides [LESSON ...]``: the reveal.js decks into ``build/slides/``.
 - ``site``: the course website into ``build/site/``.
 - ``instructor [--check]``: write ``docs/instructor.md``; ``--check`` exits 1 if stale.
+- ``diagrams [--check]``: draw the lessons' diagrams (``docs/images/diagrams/``) and
+  refresh the lessons' attachments; ``--check`` exits 1 if one is stale.
 - ``prefetch [--verify-only]``: MNIST and the ResNet50 weights into the Keras cache.
 
 >>> parser().parse_args(["slides", "03"]).lessons
@@ -30,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("site", help="the course website")
     sub.add_parser("instructor", help="docs/instructor.md").add_argument(
         "--check", action="store_true", help="exit 1 if docs/instructor.md is stale"
+    )
+    sub.add_parser("diagrams", help="draw the lessons' diagrams").add_argument(
+        "--check", action="store_true", help="exit 1 if a diagram is stale"
     )
     sub.add_parser("prefetch", help="MNIST and ResNet50 weights into the caches").add_argument(
         "--verify-only", action="store_true", help="only verify the cached files"
@@ -68,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         from cam_edu.teaching import instructor
 
         return instructor.main(args.check)
+    if args.command == "diagrams":
+        from cam_edu.teaching import diagrams
+
+        return diagrams.main(args.check)
     from cam_edu.teaching import prefetch
 
     return prefetch.main(verify_only=args.verify_only)

@@ -14,7 +14,6 @@ recorded it when the lesson was last executed, and the class-time estimates of
 from __future__ import annotations
 
 import ast
-import math
 import sys
 from pathlib import Path
 
@@ -63,11 +62,6 @@ def why_slow(cell) -> str:
     return f"calls `{calls[0]}`" if calls else "runs Python code"
 
 
-def _minutes(value: float) -> int:
-    """Round a class-time estimate up to the next 5 minutes."""
-    return 5 * max(1, math.ceil(value / 5))
-
-
 def lesson_rows(path: Path) -> dict:
     """The numbers of one lesson for the page."""
     nb = nbformat.read(path, as_version=4)
@@ -89,7 +83,7 @@ def lesson_rows(path: Path) -> dict:
         "code_cells": len(code),
         "run_seconds": sum(seconds),
         "estimate": minutes,
-        "class_minutes": _minutes(minutes),
+        "class_minutes": nbs.round_up_to_5(minutes),
         "slides": len(slides),
         "slow": slow,
         "pictures": sum(nbs.shows_picture(c) for _, c in code),

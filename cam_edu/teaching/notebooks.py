@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,12 @@ COLLAPSE_TAG = "hide-input"
 # explains text aloud, and how long one spends on each line of code shown.
 SPOKEN_WORDS_PER_MINUTE = 110
 SECONDS_PER_CODE_LINE = 5
+# ... and of the self-study estimate: how fast a student reads the lesson's text, how long
+# they spend on each line of code (reading it, running it, changing it).
+READING_WORDS_PER_MINUTE = 100
+STUDY_SECONDS_PER_CODE_LINE = 15
+# The line of the opening cell that states the lesson's time; `annotate` rewrites it.
+TIME_LINE = re.compile(r"^\*\*Time:\*\*.*$", re.MULTILINE)
 PICTURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
@@ -178,8 +185,48 @@ def collapsed(cell) -> bool:
     return cell.cell_type == "code" and code_lines(cell) > LONG_CELL_LINES
 
 
+def round_up_to_5(minutes: float) -> int:
+    """Round a time estimate up to the next 5 minutes (at least 5).
+
+    >>> round_up_to_5(11.2), round_up_to_5(0.3)
+    (15, 5)
+    """
+    return 5 * max(1, math.ceil(minutes / 5))
+
+
+def study_minutes(nb) -> float:
+    """Estimated minutes a student alone needs: read the text, work through the code, run it."""
+    seconds = 0.0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            seconds += 60 * _words(cell.source) / READING_WORDS_PER_MINUTE
+        elif cell.cell_type == "code":
+            seconds += STUDY_SECONDS_PER_CODE_LINE * code_lines(cell) + (cell_seconds(cell) or 0)
+    return seconds / 60
+
+
+def time_line(nb) -> str:
+    """The opening cell's time line, from the class and self-study estimates."""
+    class_minutes = sum(slide_minutes(nb, s) for s in slides_of(nb))
+    return (
+        f"**Time:** about {round_up_to_5(class_minutes)} min in class, "
+        f"{round_up_to_5(study_minutes(nb))} min on your own (without the exercise)."
+    )
+
+
+def _set_time_line(opening, nb) -> None:
+    for _ in range(3):  # the line's own words count in the estimate: settle it
+        before = opening.source
+        opening.source = TIME_LINE.sub(time_line(nb), opening.source, count=1)
+        if opening.source == before:
+            return
+
+
 def annotate(nb) -> int:
-    """Set the slide metadata and the collapse tag on every cell; return how many changed."""
+    """Set the slide metadata and the collapse tag on every cell; return how many changed.
+
+    The opening cell's ``**Time:**`` line, if it has one, is rewritten from the estimates.
+    """
     changed = 0
     for cell in nb.cells:
         before = (dict(cell.metadata.get("slideshow", {})), list(cell.metadata.get("tags", [])))
@@ -192,6 +239,11 @@ def annotate(nb) -> int:
         else:
             cell.metadata.pop("tags", None)
         changed += before != (cell.metadata["slideshow"], tags)
+    opening = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if opening is not None and TIME_LINE.search(opening.source):
+        before = opening.source
+        _set_time_line(opening, nb)
+        changed += opening.source != before
     return changed
 
 

@@ -98,6 +98,11 @@ def _exercises_index() -> str:
 def _lesson(path: Path):
     nb = copy.deepcopy(nbformat.read(path, as_version=4))
     freeze_widgets(nb)
+    for cell in nb.cells:  # myst-nb does not read attachments: link the drawn diagrams
+        if cell.cell_type == "markdown" and cell.pop("attachments", None):
+            cell.source = re.sub(
+                r"\(attachment:(\w+\.png)\)", r"(../images/diagrams/\1)", cell.source
+            )
     link = nbformat.v4.new_markdown_cell(
         f'<a href="../slides/{path.stem}.slides.html">Slides of this lesson</a>'
     )

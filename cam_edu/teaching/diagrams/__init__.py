@@ -1,0 +1,134 @@
+"""The lessons' diagrams, drawn by code so that a diagram cannot drift from the maths.
+
+Each module ``lessonNN.py`` of this package draws the diagrams of one lesson: functions
+marked with :func:`diagram` that return a matplotlib figure. A lesson shows a diagram
+as a markdown image attachment, ``![what it shows](attachment:NAME.png)``, so that the
+notebook carries its pictures wherever it is copied. ``python -m cam_edu.teaching
+diagrams`` draws every diagram into ``docs/images/diagrams/NAME.png`` and refreshes
+the attachments of the lessons that show it; ``--check`` fails when one is stale.
+
+The lesson modules (each listed here as it is added):
+
+>>> names = sorted(registry())
+>>> all(name.replace("_", "").isalnum() for name in names)
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import io
+import pkgutil
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[3]
+OUT = REPO / "docs" / "images" / "diagrams"
+DPI = 110
+# Two drawings of one diagram agree when their pixels differ by at most this much on
+# average (0-255 scale): font hinting or anti-aliasing may differ between machines.
+PIXEL_TOLERANCE = 2.0
+ATTACHMENT = re.compile(r"!\[[^\]]*\]\(attachment:([A-Za-z0-9_]+)\.png\)")
+
+_DIAGRAMS: dict[str, Callable[[], plt.Figure]] = {}
+
+
+def diagram(function: Callable[[], plt.Figure]) -> Callable[[], plt.Figure]:
+    """Register ``function`` (no arguments, returns a figure) under its own name."""
+    if function.__name__ in _DIAGRAMS:
+        raise ValueError(f"two diagrams are named {function.__name__!r}")
+    _DIAGRAMS[function.__name__] = function
+    return function
+
+
+def registry() -> dict[str, Callable[[], plt.Figure]]:
+    """Every diagram of every lesson module, by name."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return dict(_DIAGRAMS)
+
+
+def render(name: str) -> bytes:
+    """The PNG bytes of one diagram, drawn now (deterministic: no metadata, fixed DPI)."""
+    with plt.rc_context({"font.family": "DejaVu Sans", "svg.hashsalt": "cam_edu"}):
+        figure = registry()[name]()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def pixels(png: bytes) -> np.ndarray:
+    """The RGBA pixels of a PNG, ``(H, W, 4)`` in 0-255."""
+    return (plt.imread(io.BytesIO(png), format="png") * 255).astype(np.float32)
+
+
+def same_picture(a: bytes, b: bytes) -> bool:
+    """Whether two PNGs show the same picture (same size, pixels within the tolerance)."""
+    pa, pb = pixels(a), pixels(b)
+    return pa.shape == pb.shape and float(np.abs(pa - pb).mean()) <= PIXEL_TOLERANCE
+
+
+def shown_in(nb) -> list[tuple[int, str]]:
+    """``(cell index, diagram name)`` for every diagram attachment the notebook shows."""
+    return [
+        (i, name)
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "markdown"
+        for name in ATTACHMENT.findall(cell.source)
+    ]
+
+
+def refresh(nb, drawn: dict[str, bytes]) -> list[str]:
+    """Put the drawn diagrams into the notebook's attachments; return the stale names.
+
+    A name the notebook shows but no module draws raises ``KeyError`` with the list.
+    """
+    stale = []
+    for i, name in shown_in(nb):
+        if name not in drawn:
+            raise KeyError(f"{name}.png is shown but not drawn; diagrams: {sorted(drawn)}")
+        cell = nb.cells[i]
+        stored = cell.get("attachments", {}).get(f"{name}.png", {}).get("image/png")
+        if stored is None or not same_picture(base64.b64decode(stored), drawn[name]):
+            stale.append(name)
+            cell.setdefault("attachments", {})[f"{name}.png"] = {
+                "image/png": base64.b64encode(drawn[name]).decode("ascii")
+            }
+    return stale
+
+
+def main(check: bool = False) -> int:
+    """Draw every diagram, write ``docs/images/diagrams/``, refresh the lessons."""
+    import nbformat
+
+    from cam_edu.teaching.notebooks import lesson_paths
+
+    drawn = {name: render(name) for name in sorted(registry())}
+    stale: list[str] = []
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, png in drawn.items():
+        path = OUT / f"{name}.png"
+        if not path.exists() or not same_picture(path.read_bytes(), png):
+            stale.append(str(path.relative_to(REPO)))
+            if not check:
+                path.write_bytes(png)
+    for path in lesson_paths():
+        nb = nbformat.read(path, as_version=4)
+        names = refresh(nb, drawn)
+        if names:
+            stale += [f"{path.name}: {n}" for n in names]
+            if not check:
+                nbformat.write(nb, path)
+    verb = "stale (run `python -m cam_edu.teaching diagrams`)" if check else "redrawn"
+    print(f"diagrams {verb}: {', '.join(stale)}" if stale else "diagrams up to date")
+    return int(check and bool(stale))
