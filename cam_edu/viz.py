@@ -5,6 +5,9 @@
 (28, 28)
 >>> normalize(np.array([[1.0, 3.0], [2.0, 5.0]])).tolist()
 [[0.0, 0.5], [0.25, 1.0]]
+
+:func:`overlay`, :func:`show_cam` and :func:`plot_cam_grid` scale each map to [0, 1]
+(where it is high); :func:`show_signed_cam` keeps its sign and zero level.
 """
 
 from __future__ import annotations
@@ -183,6 +186,48 @@ def show_cam(ax, image, heatmap, title: str = "", alpha: float = 0.5, cmap: str 
     artist = ax.imshow(blended)
     if box is not None:
         draw_box(ax, box, image_shape=blended.shape[:2])
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return artist
+
+
+def show_signed_cam(
+    ax, heatmap, image=None, title: str = "", cmap: str = "RdBu_r", vmax: float | None = None
+):
+    """Show a raw CAM with its sign: a diverging colormap centred at 0, the image as contours.
+
+    Red is evidence for the class, blue evidence against, white is zero. Unlike
+    :func:`overlay` nothing is min-max scaled, so the zero level stays visible.
+
+    Args:
+        ax: a matplotlib axes.
+        heatmap: one raw map ``(h, w)`` (any sign); upsampled to the image if one is given.
+        image: optional ``(H, W)`` or ``(H, W, 1|3)`` image drawn as grey contour lines.
+        title: the axes title.
+        cmap: a diverging matplotlib colormap.
+        vmax: the colour limit, ``[-vmax, vmax]``; default ``max |heatmap|`` (share one
+            ``vmax`` across panels to compare them).
+
+    Returns:
+        the image artist (for a colorbar).
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> show_signed_cam(ax, np.array([[-1.0, 2.0], [0.0, 1.0]])).get_clim()
+    (-2.0, 2.0)
+    >>> plt.close(fig)
+    """
+    m = as_heatmap(heatmap)
+    if image is not None:
+        picture = np.squeeze(as_display_image(image))
+        picture = picture.mean(axis=-1) if picture.ndim == 3 else picture
+        m = upsample(m, picture.shape[:2])
+    limit = float(np.abs(m).max()) if vmax is None else float(vmax)
+    limit = limit if limit > 0 else 1.0
+    artist = ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
+    if image is not None:
+        ax.contour(picture, levels=[0.5 * float(picture.max() or 1)], colors="0.2", linewidths=0.8)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
