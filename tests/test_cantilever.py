@@ -321,3 +321,31 @@ def test_beam_cnn_shares_the_lessons_conv_body_but_keeps_the_beam_axis():
     assert beam.get_layer("features").output.shape == (None, 8, 32, 64)
     assert beam.get_layer("predictions").activation.__name__ == "sigmoid"
     assert beam.get_layer("predictions").kernel.shape == (64, 1)
+
+
+# ------------------------------------------------------------ where the evidence is
+
+
+def test_curvature_change_peaks_at_the_fault_and_vanishes_without_one():
+    from cam_edu.course.cantilever import curvature_change
+
+    x = np.linspace(0, 1, 501)
+    f1 = BEAM.natural_frequencies_analytical(1)[0]
+    for position in (0.2, 0.5):
+        change = curvature_change(BEAM, position, 0.5, f1, x)
+        assert change.shape == (501,)
+        assert abs(x[change.argmax()] - position) <= 0.025
+    np.testing.assert_allclose(curvature_change(BEAM, 0.3, 0.0, f1, x), 0.0, atol=1e-9)
+
+
+def test_excess_peak_position_finds_a_bright_column_over_the_normal_mean():
+    from cam_edu.course.cantilever import excess_peak_position
+
+    rng = np.random.default_rng(0)
+    normal = rng.uniform(0, 0.1, (5, 8, 32, 1))
+    faulty = normal[:2].copy()
+    faulty[0, :, 8] += 1.0
+    faulty[1, :, 20] += 1.0
+    np.testing.assert_allclose(excess_peak_position(faulty, normal), [8.5 / 32, 20.5 / 32], atol=0.02)
+    with pytest.raises(ValueError, match="one image size"):
+        excess_peak_position(faulty, normal[:, :, :16])

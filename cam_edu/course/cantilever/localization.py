@@ -164,3 +164,35 @@ def peak_error_summary(maps, true, draws: int = 100, seed: int = 0):
     """
     errors = localization_error(cam_peak_position(maps), true)
     return error_summary(errors, chance_localization_errors(true, draws, seed))
+
+
+def excess_peak_position(images, normal_images) -> np.ndarray:
+    """Where along the beam images are brighter than normal beams: no network involved.
+
+    Subtracts the mean normal image from each image, then takes the peak of what is
+    left as :func:`cam_peak_position` does for a CAM (mean over rows, parabolic peak).
+    For fault images it finds the fault's bump in the picture itself: a reference for
+    where a CAM *should* peak.
+
+    Args:
+        images: ``(N, H, W)`` or ``(N, H, W, 1)``, e.g. the fault images.
+        normal_images: ``(M, H, W)`` or ``(M, H, W, 1)`` images of normal beams.
+
+    Returns:
+        ``(N,)`` positions in ``[0, 1]`` (0 = clamp, 1 = tip).
+
+    >>> normal = np.zeros((3, 4, 10))
+    >>> faulty = np.zeros((2, 4, 10)); faulty[0, :, 2] = 1; faulty[1, :, 7] = 1
+    >>> excess_peak_position(faulty, normal).tolist()
+    [0.25, 0.75]
+    """
+    x = np.asarray(images, np.float64)
+    ref = np.asarray(normal_images, np.float64)
+    x = x[..., 0] if x.ndim == 4 else x
+    ref = ref[..., 0] if ref.ndim == 4 else ref
+    if x.ndim != 3 or ref.ndim != 3 or x.shape[1:] != ref.shape[1:]:
+        raise ValueError(
+            "images and normal_images must be (N, H, W[, 1]) batches of one image size; got "
+            f"{np.shape(images)} and {np.shape(normal_images)}."
+        )
+    return np.atleast_1d(cam_peak_position(x - ref.mean(axis=0)))

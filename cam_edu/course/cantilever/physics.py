@@ -292,3 +292,41 @@ def deflection(beam: Beam, q, x, derivative: int = 0) -> np.ndarray:
     else:
         raise ValueError(f"derivative must be 0, 1 or 2; got {derivative}.")
     return sum(s * full[2 * e + i] for i, s in enumerate(shapes))
+
+
+def curvature_change(
+    beam: Beam,
+    fault_position: float,
+    severity: float,
+    frequency_hz: float,
+    x,
+    damage_length: float = 0.04,
+) -> np.ndarray:
+    """What a fault adds to the bending-strain picture, noise-free: where it is largest.
+
+    The amplitude of the curvature :math:`|\\hat\\kappa(x)|` of the faulty and of the
+    healthy beam, shaken at the clamp at ``frequency_hz``, each scaled to its maximum as
+    the images are (:func:`cam_edu.course.cantilever.render`), and their difference.
+    The base amplitude cancels out of the scaled pictures.
+
+    Args:
+        beam: the :class:`Beam`.
+        fault_position, severity, damage_length: the fault (see :func:`stiffness_factors`).
+        frequency_hz: excitation frequency in Hz.
+        x: positions along the beam in ``[0, 1]``, shape ``(P,)``.
+
+    Returns:
+        ``(P,)``: faulty minus healthy, in units of each picture's maximum; its argmax
+        is where the fault's evidence is strongest.
+
+    >>> x = np.linspace(0, 1, 101)
+    >>> change = curvature_change(Beam(), 0.4, 0.5, 18.0, x)
+    >>> change.shape, float(x[change.argmax()])  # inside the damaged zone 0.38-0.42
+    ((101,), 0.38)
+    """
+    x = np.asarray(x, float)
+    pictures = []
+    for fault in ((), (fault_position, severity, damage_length)):
+        kappa = np.abs(deflection(beam, steady_state(beam, frequency_hz, 1.0, *fault), x, 2))
+        pictures.append(kappa / kappa.max())
+    return pictures[1] - pictures[0]
