@@ -346,6 +346,8 @@ def test_excess_peak_position_finds_a_bright_column_over_the_normal_mean():
     faulty = normal[:2].copy()
     faulty[0, :, 8] += 1.0
     faulty[1, :, 20] += 1.0
-    np.testing.assert_allclose(excess_peak_position(faulty, normal), [8.5 / 32, 20.5 / 32], atol=0.02)
+    np.testing.assert_allclose(
+        excess_peak_position(faulty, normal), [8.5 / 32, 20.5 / 32], atol=0.02
+    )
     with pytest.raises(ValueError, match="one image size"):
         excess_peak_position(faulty, normal[:, :, :16])
