@@ -15,6 +15,7 @@ The notebooks teach; this package computes. Three parts, each in its own place:
 - :mod:`cam_edu.faithfulness` -- deletion/insertion curves, pointing game, randomization
 - :mod:`cam_edu.methods`  -- every map method behind one call (for the explorer)
 - :mod:`cam_edu.viz`      -- upsampling, normalization, overlays and plots
+- :mod:`cam_edu.reading`  -- a raw CAM's numbers: sign, positive area, strokes vs background
 - :mod:`cam_edu.localize` -- boxes from heatmaps (20 % of max rule), IoU, box accuracy
 - :mod:`cam_edu.widgets`  -- the interactive explorer every lesson ends with
 - :mod:`cam_edu.timing`   -- fair timing of two functions (ratios, not seconds)

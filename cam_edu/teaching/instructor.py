@@ -84,6 +84,7 @@ def lesson_rows(path: Path) -> dict:
         "run_seconds": sum(seconds),
         "estimate": minutes,
         "class_minutes": nbs.round_up_to_5(minutes),
+        "study_minutes": nbs.round_up_to_5(nbs.study_minutes(nb)),
         "slides": len(slides),
         "slow": slow,
         "pictures": sum(nbs.shows_picture(c) for _, c in code),
@@ -139,23 +140,27 @@ def render(paths: list[Path] | None = None) -> str:
         "",
         "## The lessons at a glance",
         "",
-        "| lesson | code cells | measured run time | slides | suggested class time |",
-        "|---|---|---|---|---|",
+        "| lesson | code cells | measured run time | slides | suggested class time "
+        "| self-study time |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['title']} | {r['code_cells']} | {r['run_seconds']:.0f} s | {r['slides']} "
-            f"| {r['class_minutes']} min |"
+            f"| {r['class_minutes']} min | {r['study_minutes']} min |"
         )
     lines += [
         f"| all | {sum(r['code_cells'] for r in rows)} | "
         f"{sum(r['run_seconds'] for r in rows):.0f} s | {sum(r['slides'] for r in rows)} "
-        f"| {total} min |",
+        f"| {total} min | {sum(r['study_minutes'] for r in rows)} min |",
         "",
         "How the class time is estimated: the slides' text spoken at "
         f"{nbs.SPOKEN_WORDS_PER_MINUTE} words per minute, {nbs.SECONDS_PER_CODE_LINE} s per "
         "line of code shown, plus the measured run time of every cell shown. Questions and "
-        "the exercises come on top. The same estimate, per slide, is in the speaker notes.",
+        "the exercises come on top. The same estimate, per slide, is in the speaker notes. "
+        f"Self-study: the text read at {nbs.READING_WORDS_PER_MINUTE} words per minute, "
+        f"{nbs.STUDY_SECONDS_PER_CODE_LINE} s per line of code, plus the run time. Both "
+        "estimates, rounded up to 5 min, are the **Time:** line at the top of each lesson.",
         "",
         "## Per lesson",
         "",

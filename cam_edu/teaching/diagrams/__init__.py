@@ -9,7 +9,10 @@ the attachments of the lessons that show it; ``--check`` fails when one is stale
 
 The lesson modules (each listed here as it is added):
 
-- :mod:`cam_edu.teaching.diagrams.lesson04`: the shaken cantilever, its image, the CAM pipeline.
+- :mod:`cam_edu.teaching.diagrams.lesson01`: the CAM pipeline (the CAM paper's Fig. 2), GAP
+- :mod:`cam_edu.teaching.diagrams.lesson02`: all class activation maps as one matrix product
+- :mod:`cam_edu.teaching.diagrams.lesson03`: the CAM paper's box (20 % of the maximum)
+- :mod:`cam_edu.teaching.diagrams.lesson04`: the shaken cantilever, its image, the CAM pipeline
 
 >>> names = sorted(registry())
 >>> all(name.replace("_", "").isalnum() for name in names)
