@@ -9,6 +9,8 @@ the attachments of the lessons that show it; ``--check`` fails when one is stale
 
 The lesson modules (each listed here as it is added):
 
+- :mod:`cam_edu.teaching.diagrams.lesson07`: deletion and insertion curves.
+
 >>> names = sorted(registry())
 >>> all(name.replace("_", "").isalnum() for name in names)
 True
