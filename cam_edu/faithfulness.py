@@ -494,8 +494,8 @@ def bootstrap_difference(
     for both, so the interval is that of a paired comparison.
 
     >>> d = bootstrap_difference(np.arange(10.0), np.arange(10.0) - 1, n_boot=200)
-    >>> d.estimate, d.low, d.high
-    (1.0, 1.0, 1.0)
+    >>> print(d)
+    +1.000 [95% CI +1.000, +1.000]
     """
     a = as_float_array(a, "a").astype(np.float64).ravel()
     b = as_float_array(b, "b").astype(np.float64).ravel()

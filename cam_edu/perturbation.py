@@ -27,6 +27,7 @@ altered copies go through the model in batches of ``batch_size``.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from unittest import mock
 
@@ -251,9 +252,11 @@ def lime_map(
             :func:`grid_segmentation` (square superpixels, for small images such as
             MNIST digits) or
             ``lime.wrappers.scikit_image.SegmentationAlgorithm("slic", n_segments=16)``;
-            ``None`` for lime's default. Grayscale images reach it as 3 equal channels.
-            A segmentation that finds a single superpixel is refused (``ValueError``):
-            the map would be constant.
+            ``None`` for lime's default (quickshift), replaced by
+            ``grid_segmentation(8)`` with a warning on an image where it finds a single
+            superpixel (often the case for small grayscale images). Grayscale images
+            reach it as 3 equal channels. A given segmentation that finds a single
+            superpixel is refused (``ValueError``): the map would be constant.
         hide_color: value of a switched-off superpixel; ``None`` = its mean colour.
         progress: show lime's progress bar over the samples. lime 0.2.0.1 (the latest
             release) always shows it; with ``progress=False`` it is replaced by a plain
@@ -289,9 +292,22 @@ def lime_map(
     if segment is None:  # lime's own default, made here so that its result can be checked
         from lime.wrappers.scikit_image import SegmentationAlgorithm
 
-        segment = SegmentationAlgorithm(
+        quickshift = SegmentationAlgorithm(
             "quickshift", kernel_size=4, max_dist=200, ratio=0.2, random_seed=seed
         )
+
+        def segment(image: np.ndarray) -> np.ndarray:
+            labels = quickshift(image)
+            if np.unique(labels).size > 1:
+                return labels
+            warnings.warn(
+                f"lime's default segmentation (quickshift) found one superpixel in a "
+                f"{image.shape[0]}x{image.shape[1]} image; using grid_segmentation(8) "
+                "instead. Pass segmentation= to choose.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return grid_segmentation(8)(image)
     maps = np.zeros(x.shape[:3], np.float32)
     bar = (
         contextlib.nullcontext() if progress else mock.patch.object(lime_image, "tqdm", _silent_bar)
