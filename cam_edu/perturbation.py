@@ -308,6 +308,7 @@ def lime_map(
                 stacklevel=4,
             )
             return grid_segmentation(8)(image)
+
     maps = np.zeros(x.shape[:3], np.float32)
     bar = (
         contextlib.nullcontext() if progress else mock.patch.object(lime_image, "tqdm", _silent_bar)
