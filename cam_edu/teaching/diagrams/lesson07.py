@@ -44,7 +44,7 @@ def deletion_and_insertion() -> plt.Figure:
             ax.set_yticks([])
             ax.set_title(f"{f:.0%} {'removed' if row == 0 else 'shown'}", fontsize=8)
             if col == 0:
-                ax.set_ylabel(label, fontsize=10)
+                ax.set_ylabel(f"{label}\nimage {image.shape}", fontsize=9)
     ax = fig.add_subplot(grid[:, 5])
     t = np.linspace(0, 1, 101)
     deletion = 0.97 * np.exp(-t / 0.08) + 0.02
