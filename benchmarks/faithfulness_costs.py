@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from cam_edu.engine import logits_engine
-from cam_edu.perturbation import ClassScores, lime_map, occlusion_map, score_cam
+from cam_edu.perturbation import (
+    ClassScores,
+    grid_segmentation,
+    lime_map,
+    occlusion_map,
+    score_cam,
+)
 from cam_edu.timing import compare
 
 GROUP = "perturbation maps ÷ forward pass"
@@ -41,13 +47,17 @@ def rows(
     num_samples: int = 1000,
 ) -> list[dict]:
     """One row per method: its time on ``x`` divided by the time of a compiled ``model(x)``."""
+    grid = grid_segmentation(8)  # lime's quickshift finds one superpixel on a small digit
     methods = {
         "occlusion": (
             lambda: occlusion_map(model, x, patch=patch, stride=stride),
             f"patch {patch}, stride {stride}",
         ),
         "Score-CAM": (lambda: score_cam(model, x), "last conv layer"),
-        "LIME": (lambda: lime_map(model, x, num_samples=num_samples), f"{num_samples} samples"),
+        "LIME": (
+            lambda: lime_map(model, x, num_samples=num_samples, segmentation=grid),
+            f"{num_samples} samples, 8×8 grid of superpixels",
+        ),
     }
     forward = logits_engine(model)  # a compiled forward pass, the methods' own floor
     forward.logits(x)

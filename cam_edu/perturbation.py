@@ -27,6 +27,7 @@ altered copies go through the model in batches of ``batch_size``.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from unittest import mock
 
@@ -248,8 +249,14 @@ def lime_map(
         num_samples: random patterns per image (LIME's default is 1000).
         seed: seed of the patterns and of the segmentation.
         segmentation: a function ``(H, W, 3) -> (H, W)`` int labels, e.g.
+            :func:`grid_segmentation` (square superpixels, for small images such as
+            MNIST digits) or
             ``lime.wrappers.scikit_image.SegmentationAlgorithm("slic", n_segments=16)``;
-            ``None`` for lime's default. Grayscale images reach it as 3 equal channels.
+            ``None`` for lime's default (quickshift), replaced by
+            ``grid_segmentation(8)`` with a warning on an image where it finds a single
+            superpixel (often the case for small grayscale images). Grayscale images
+            reach it as 3 equal channels. A given segmentation that finds a single
+            superpixel is refused (``ValueError``): the map would be constant.
         hide_color: value of a switched-off superpixel; ``None`` = its mean colour.
         progress: show lime's progress bar over the samples. lime 0.2.0.1 (the latest
             release) always shows it; with ``progress=False`` it is replaced by a plain
@@ -281,6 +288,27 @@ def lime_map(
         batch = batch[..., :1] if gray else batch
         return scores.probabilities(batch.astype(np.float32))
 
+    segment = segmentation
+    if segment is None:  # lime's own default, made here so that its result can be checked
+        from lime.wrappers.scikit_image import SegmentationAlgorithm
+
+        quickshift = SegmentationAlgorithm(
+            "quickshift", kernel_size=4, max_dist=200, ratio=0.2, random_seed=seed
+        )
+
+        def segment(image: np.ndarray) -> np.ndarray:
+            labels = quickshift(image)
+            if np.unique(labels).size > 1:
+                return labels
+            warnings.warn(
+                f"lime's default segmentation (quickshift) found one superpixel in a "
+                f"{image.shape[0]}x{image.shape[1]} image; using grid_segmentation(8) "
+                "instead. Pass segmentation= to choose.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return grid_segmentation(8)(image)
+
     maps = np.zeros(x.shape[:3], np.float32)
     bar = (
         contextlib.nullcontext() if progress else mock.patch.object(lime_image, "tqdm", _silent_bar)
@@ -289,15 +317,17 @@ def lime_map(
         for k in range(len(x)):
             explainer = lime_image.LimeImageExplainer(random_state=seed)
             image = np.repeat(x[k], 3, axis=-1) if gray else x[k]
+            image = image.astype(np.float64)
+            labels = _superpixels(segment(image), image.shape[:2], k)
             explanation = explainer.explain_instance(
-                image.astype(np.float64),
+                image,
                 predict,
                 labels=(int(classes[k]),),
                 top_labels=None,
                 hide_color=hide_color,
                 num_samples=num_samples,
                 batch_size=scores.batch_size,
-                segmentation_fn=segmentation,
+                segmentation_fn=lambda _, labels=labels: labels,
                 random_seed=seed,
             )
             weights = dict(explanation.local_exp[int(classes[k])])
@@ -305,6 +335,24 @@ def lime_map(
             lookup = np.array([weights.get(s, 0.0) for s in range(segments.max() + 1)])
             maps[k] = lookup[segments]
     return maps, logits
+
+
+def _superpixels(labels, shape, k: int) -> np.ndarray:
+    """Check a segmentation's labels ``(H, W)`` of image ``k``: at least 2 superpixels."""
+    labels = np.asarray(labels)
+    if labels.shape != tuple(shape) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"segmentation must return integer labels of shape {tuple(shape)}; got "
+            f"{labels.dtype} {labels.shape} for images[{k}]."
+        )
+    if np.unique(labels).size < 2:
+        raise ValueError(
+            f"the segmentation found one superpixel in images[{k}] ({shape[0]}x{shape[1]}): "
+            "LIME could only say the whole image matters. lime's default (quickshift) does "
+            "this on small grayscale images; pass segmentation=grid_segmentation(8), or "
+            "another function (H, W, 3) -> (H, W) labels."
+        )
+    return labels
 
 
 def _min_max(maps: np.ndarray) -> np.ndarray:
@@ -354,3 +402,37 @@ def score_cam(
         weights[k] = scores.probabilities(masked)[:, classes[k]]
     maps = np.einsum("nhwk,nk->nhw", activations, weights)
     return np.maximum(maps, 0.0).astype(np.float32), logits
+
+
+def grid_segmentation(rows: int = 8, cols: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """A LIME ``segmentation``: cut each image into a ``rows x cols`` grid of rectangles.
+
+    lime's default (quickshift) looks for regions of similar colour; on a small
+    grayscale image (a 28 x 28 digit, a 32 x 64 beam) it finds one region or a handful,
+    and the map says nothing. A grid gives every part of the image its own superpixel,
+    of ``H / rows`` by ``W / cols`` pixels (the last ones smaller if it does not divide).
+
+    Args:
+        rows: superpixels along the height.
+        cols: superpixels along the width (``None``: as many as ``rows``).
+
+    Returns:
+        a function ``image (H, W, channels) -> labels (H, W)`` in ``0 .. rows * cols - 1``.
+
+    >>> grid_segmentation(2, 3)(np.zeros((4, 6, 3)))
+    array([[0, 0, 1, 1, 2, 2],
+           [0, 0, 1, 1, 2, 2],
+           [3, 3, 4, 4, 5, 5],
+           [3, 3, 4, 4, 5, 5]])
+    """
+    rows = _positive_int(rows, "rows")
+    cols = rows if cols is None else _positive_int(cols, "cols")
+
+    def segment(image: np.ndarray) -> np.ndarray:
+        height, width = np.shape(image)[:2]
+        r = np.minimum(np.arange(height) * rows // height, rows - 1)
+        c = np.minimum(np.arange(width) * cols // width, cols - 1)
+        return r[:, None] * cols + c[None, :]
+
+    segment.__name__ = f"grid_segmentation({rows}, {cols})"
+    return segment

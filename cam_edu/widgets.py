@@ -3,7 +3,10 @@
 The model runs once, when the explorer is built. For CAM the feature maps
 ``(N, H, W, K)`` are cached and every change of a control is one
 ``(H*W, K) @ (K,)`` product and a redraw. For Grad-CAM each (image, class) map is
-computed once on first view and cached.
+computed once on first view and cached. The **method** menu offers every method of
+:data:`cam_edu.methods.METHODS` (CAM only for a model with a CAM head); the slow ones
+(Score-CAM, occlusion, LIME: hundreds of model calls per map) are computed once per image
+and class, with a note above the picture while they run, and kept.
 
 A redraw does only the work that changed. Matplotlib lays the figure out (titles, axes,
 ticks, the colorbar's frame) only when the picture's size changes; the four regions that
@@ -48,6 +51,7 @@ from matplotlib.ticker import MaxNLocator
 
 from cam_edu.cam import as_model_images, cam_head, class_probabilities
 from cam_edu.localize import _bbox_from_cam
+from cam_edu.methods import METHODS as REGISTRY
 from cam_edu.validate import as_class_index
 from cam_edu.viz import (
     UPSAMPLING_METHODS,
@@ -59,7 +63,8 @@ from cam_edu.viz import (
 )
 
 COLORMAPS = ("jet", "viridis", "inferno", "magma", "turbo", "coolwarm")
-METHODS = {"cam": "CAM", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++"}
+METHODS = {key: m.display_name for key, m in REGISTRY.items()}  # the method menu
+LIME_SAMPLES = 300  # LIME's random patterns per map in the explorer (lime's default: 1000)
 FIGSIZE = (9.6, 3.3)  # inches; the layout is made once at 72 dpi and scaled with the width
 WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
 CACHE_BYTES = 64e6  # upsampled maps kept per explorer
@@ -80,6 +85,7 @@ class _CamSource:
         self.kernel = head.kernel
         self.binary = head.binary
         self.layer = head.feature_layer
+        self.map_shape, self.unit = self.features.shape[1:3], "feature cell"
 
     def heatmap(self, i: int, c: int) -> np.ndarray:
         return self.features[i] @ self.kernel[:, c]
@@ -96,11 +102,60 @@ class _GradSource:
         self.layer = self.method.layer
         self.features, self.logits = _forward_in_batches(self.method.engine, images)
         self.binary = self.method.engine.binary
+        self.map_shape, self.unit = self.features.shape[1:3], "feature cell"
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
     def heatmap(self, i: int, c: int) -> np.ndarray:
         if (i, c) not in self._cache:
             maps, _ = self.method(self.images[i : i + 1], class_index=c)
+            self._cache[(i, c)] = np.asarray(maps[0], np.float32)
+        return self._cache[(i, c)]
+
+
+class _SlowSource:
+    """Score-CAM, occlusion or LIME maps, computed per (image, class) on first view and kept.
+
+    ``notify(text)`` is called before a map is computed (with what is being computed) and
+    after (with ``""``), so that the explorer can say why the picture waits.
+    """
+
+    def __init__(self, model, images, method: str, layer, notify=lambda text: None):
+        from cam_edu.perturbation import ClassScores, grid_segmentation
+
+        self.model, self.images, self.key = model, images, method
+        self.method = REGISTRY[method]
+        self.layer = layer if self.method.uses_layer else None
+        self.notify = notify
+        self.options = {}
+        if method == "lime":  # squares fit small images; lime's quickshift needs photos
+            self.options = {"num_samples": LIME_SAMPLES, "segmentation": grid_segmentation(8)}
+        scores = ClassScores(model, self.layer)
+        self.logits = scores.logits(images)
+        self.binary = scores.binary
+        if self.method.uses_layer:
+            self.features = scores.activations(images[:1])[0]  # the layer, for its shape
+            self.map_shape, self.unit = self.features.shape[1:3], "feature cell"
+        else:
+            self.features = None
+            self.map_shape, self.unit = images.shape[1:3], "pixel"
+        self._cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def heatmap(self, i: int, c: int) -> np.ndarray:
+        if (i, c) not in self._cache:
+            self.notify(
+                f"<i>Computing the {self.method.display_name} map of image {i}, class {c} "
+                "(it runs the model hundreds of times; kept once computed)...</i>"
+            )
+            try:
+                maps, _ = self.method(
+                    self.model,
+                    self.images[i : i + 1],
+                    class_index=c,
+                    layer=self.layer,
+                    **self.options,
+                )
+            finally:
+                self.notify("")
             self._cache[(i, c)] = np.asarray(maps[0], np.float32)
         return self._cache[(i, c)]
 
@@ -327,7 +382,7 @@ class _Figure:
     ``imshow(..., interpolation="nearest")`` would; ``frame`` is the picture.
     """
 
-    def __init__(self, image_shape, map_shape):
+    def __init__(self, image_shape, map_shape, unit: str = "feature cell"):
         fig = Figure(figsize=FIGSIZE, dpi=72, layout="constrained")
         FigureCanvasAgg(fig)
         ax_in, ax_ov, ax_raw = fig.subplots(1, 3)
@@ -347,11 +402,15 @@ class _Figure:
         for ax, title in (
             (ax_in, "input image"),
             (ax_ov, "overlay and box"),
-            (ax_raw, f"raw map at feature resolution ({h}×{w})"),
+            (
+                ax_raw,
+                f"raw map at {'feature' if unit == 'feature cell' else unit} resolution ({h}×{w})",
+            ),
         ):
             ax.set_title(title, fontsize=10)
-        ax_raw.set_xlabel("x (feature cell)")
-        ax_raw.set_ylabel("y (feature cell)")
+        ax_raw.set_xlabel(f"x ({unit})")
+        ax_raw.set_ylabel(f"y ({unit})")
+        self.map_shape, self.unit = tuple(map_shape), unit
         fig.canvas.draw()  # the constrained layout, once
         fig.set_layout_engine("none")
         self.fig = fig
@@ -465,18 +524,21 @@ class CamExplorer(widgets.VBox):
         top_k: int = 10,
     ):
         if method not in METHODS:
-            raise ValueError(f"method must be one of {tuple(METHODS)}; got {method!r}.")
+            raise ValueError(
+                f"method must be one of {tuple(METHODS)} (the registry cam_edu.methods.METHODS); "
+                f"got {method!r}."
+            )
         x = as_model_images(images, model)
-        if method == "cam":
-            if layer is not None:
-                raise ValueError(
-                    f"layer={layer!r} is for Grad-CAM; CAM always uses the layer before global "
-                    "pooling. "
-                    "Use method='gradcam' to explain another layer."
-                )
-            self._source = _CamSource(model, x)
-        else:
-            self._source = _GradSource(model, x, method, layer)
+        if method == "cam" and layer is not None:
+            raise ValueError(
+                f"layer={layer!r} is for Grad-CAM; CAM always uses the layer before global "
+                "pooling. "
+                "Use method='gradcam' to explain another layer."
+            )
+        self._model, self._x, self._layer = model, x, layer
+        self.status = widgets.HTML()  # says what a slow method is computing
+        self._sources: dict = {}
+        self._source = self._source_of(method)
         self.display, notice = _display_images(images, x, display_images)
         logits = self._source.logits
         self.labels = (
@@ -496,27 +558,69 @@ class CamExplorer(widgets.VBox):
         self._colormaps = {name: mpl.colormaps[name] for name in COLORMAPS}
         self._maps: OrderedDict[tuple, _Maps] = OrderedDict()
         self._version = 0
-        self._figure = _Figure(self.display[0].shape, self._source.features.shape[1:3])
+        self._figure = _Figure(self.display[0].shape, self._source.map_shape, self._source.unit)
         self._build_controls(len(x))
         self.notice = widgets.HTML(notice)  # said once, above the picture, if there is a need
-        shown = [self._controls, *([self.notice] if notice else []), self.caption, self.picture]
+        shown = [
+            self._controls,
+            *([self.notice] if notice else []),
+            self.status,
+            self.caption,
+            self.picture,
+        ]
         super().__init__(shown)
         self.redraw()
 
     @property
-    def features(self) -> np.ndarray:
+    def features(self) -> np.ndarray | None:
         """The explained layer's activations ``(N, H, W, K)``, computed once at construction.
 
         For CAM, the layer before global pooling (each map is ``features[i] @ w[:, c]``);
-        for Grad-CAM, the layer it explains.
+        for Grad-CAM, the layer it explains; for Score-CAM, the activations of the first
+        image only (``(1, H, W, K)``); ``None`` for occlusion and LIME (input pixels).
         """
         return self._source.features
+
+    def _source_of(self, method: str):
+        """The maps of ``method``, made on first use and kept (with their cached maps)."""
+        if method not in self._sources:
+            if method == "cam":
+                self._sources[method] = _CamSource(self._model, self._x)
+            elif method in ("gradcam", "gradcam++"):
+                self._sources[method] = _GradSource(self._model, self._x, method, self._layer)
+            else:
+                self._sources[method] = _SlowSource(
+                    self._model, self._x, method, self._layer, self._notify
+                )
+        return self._sources[method]
+
+    def _notify(self, text: str) -> None:
+        self.status.value = text
+
+    def _method_options(self, method: str) -> list[tuple[str, str]]:
+        """The method menu: every registry method (CAM only if the model has a CAM head)."""
+        options = []
+        for key, shown in METHODS.items():
+            if key == "cam" and method != "cam":
+                try:
+                    cam_head(self._model)
+                except ValueError:
+                    continue  # no GAP -> Dense head: CAM cannot explain this model
+            slow = "  (slow, computed per image)" if REGISTRY[key].slow else ""
+            options.append((shown + slow, key))
+        return options
 
     # ------------------------------------------------------------------------- controls
 
     def _build_controls(self, n_images: int) -> None:
         style = {"description_width": "80px"}
         self.image = widgets.IntSlider(0, 0, n_images - 1, description="image", style=style)
+        self.method_menu = widgets.Dropdown(
+            options=self._method_options(self.method),
+            value=self.method,
+            description="method",
+            style=style,
+        )
         self.klass = widgets.Dropdown(description="class", style=style)
         self.follow = widgets.Checkbox(
             True, description="follow the prediction", style=style, indent=True
@@ -541,6 +645,7 @@ class CamExplorer(widgets.VBox):
         self.image.observe(self._on_image, names="value")
         self.klass.observe(self._on_class, names="value")
         self.follow.observe(self._on_follow, names="value")
+        self.method_menu.observe(self._on_method, names="value")
         for control, dirty in (
             (self.alpha, ("overlay",)),
             (self.cmap, ("overlay", "raw", "colorbar")),
@@ -553,7 +658,7 @@ class CamExplorer(widgets.VBox):
         self._controls = widgets.HBox(
             [
                 widgets.VBox([self.image, self.klass, self.follow, self.alpha, self.cmap]),
-                widgets.VBox([self.upsampling, self.threshold, self.show_box]),
+                widgets.VBox([self.method_menu, self.upsampling, self.threshold, self.show_box]),
             ]
         )
 
@@ -616,6 +721,21 @@ class CamExplorer(widgets.VBox):
             self._updating = False
         self.caption.value = self._caption(i, self.class_index)
 
+    def _on_method(self, _change) -> None:
+        """Show another method's map of the same image and class (computed once, kept)."""
+        method = self.method_menu.value
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {tuple(METHODS)}; got {method!r}.")
+        self.method = method
+        self._source = self._source_of(method)
+        figure = self._figure
+        if (tuple(self._source.map_shape), self._source.unit) != (figure.map_shape, figure.unit):
+            self._figure = _Figure(self.display[0].shape, self._source.map_shape, self._source.unit)
+            css = self.picture.figure.get("css_width", FIGSIZE[0] * 72)
+            self._layout(css, self._ratio)  # axes and ticks of the new map's size
+        else:
+            self._refresh(("overlay", "raw"))
+
     def _on_resize(self, _change) -> None:
         """Render at the width the page shows the picture at, times its pixel ratio."""
         available, ratio = self.picture.available_width, self.picture.pixel_ratio
@@ -670,7 +790,7 @@ class CamExplorer(widgets.VBox):
 
     def _entry(self, i: int, c: int, method: str) -> _Maps:
         """The upsampled map of image ``i`` and class ``c``, cached (least recently used out)."""
-        key = (i, c, method)
+        key = (i, c, self.method, method)
         if key in self._maps:
             self._maps.move_to_end(key)
             return self._maps[key]
@@ -783,7 +903,7 @@ def cam_explorer(
     layer: str | None = None,
     display_images=None,
 ) -> CamExplorer:
-    """An ipywidgets explorer of CAM / Grad-CAM / Grad-CAM++ heatmaps.
+    """An ipywidgets explorer of CAM, Grad-CAM, Grad-CAM++, Score-CAM, occlusion and LIME maps.
 
     Args:
         model: a Keras model (a GAP -> Dense head for ``method="cam"``; any CNN otherwise).
@@ -792,7 +912,11 @@ def cam_explorer(
         labels: optional true labels ``(N,)``, shown in the caption.
         class_names: optional ``C`` names; models with more than 20 classes list the
             top 10 per image in the class menu (and the chosen class).
-        method: ``"cam"``, ``"gradcam"`` or ``"gradcam++"``.
+        method: the method shown first, a key of :data:`cam_edu.methods.METHODS`:
+            ``"cam"``, ``"gradcam"``, ``"gradcam++"``, ``"scorecam"``, ``"occlusion"``
+            or ``"lime"``; the explorer's **method** menu switches between them. The slow
+            ones (Score-CAM, occlusion, LIME with ``LIME_SAMPLES`` samples on an 8 x 8 grid
+            of superpixels) are computed per image and class when first shown, and kept.
         layer: Grad-CAM target layer (default: the last layer with a 4-D output).
         display_images: images to draw under the heatmap when ``images`` are
             preprocessed for the model (e.g. ResNet50's mean-subtracted BGR), ``(N, H, W, 3)``

@@ -345,3 +345,60 @@ def test_a_saved_picture_is_the_picture_shown(explorer):
     picture = PIL.Image.open(io.BytesIO(ExplorerPicture.saved_png(saved)))
     np.testing.assert_array_equal(np.asarray(picture.convert("RGB")), frame(explorer))
     assert ExplorerPicture.saved_png({"model_name": "ImageModel", "state": {}}) is None
+
+
+# --- the method menu: every method of the registry ------------------------------------------
+
+
+def test_the_method_menu_offers_every_registry_method(explorer):
+    from cam_edu.methods import METHODS
+
+    assert list(explorer.method_menu.options[i][1] for i in range(6)) == list(METHODS)
+    explorer.method_menu.value = "gradcam++"
+    assert explorer.method == "gradcam++" and "Grad-CAM++" in explorer.caption.value
+    explorer.method_menu.value = "occlusion"  # a map at image resolution: a new layout
+    assert explorer.heatmap.shape == (28, 28)
+    assert "pixel resolution (28×28)" in explorer._figure.fig.axes[2].get_title()
+    explorer.method_menu.value = "cam"
+    assert explorer.heatmap.shape == (7, 7) and explorer.status.value == ""
+
+
+def test_a_slow_method_is_computed_once_per_image_and_class_and_says_so(explorer, monkeypatch):
+    from cam_edu import methods
+
+    calls, notes = [], []
+    original = methods.METHODS["scorecam"].function
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("class_index"))
+        notes.append(explorer.status.value)  # what the student reads while it runs
+        return original(*args, **kwargs)
+
+    monkeypatch.setitem(
+        methods.METHODS, "scorecam", methods.METHODS["scorecam"]._replace(function=counted)
+    )
+    explorer.method_menu.value = "scorecam"
+    assert len(calls) == 1 and "Computing the Score-CAM map of image 0" in notes[0]
+    assert explorer.status.value == ""  # the note goes when the map is there
+    first = explorer.heatmap.copy()
+    explorer.image.value = 1
+    explorer.alpha.value = 0.3
+    explorer.image.value = 0
+    explorer.method_menu.value = "cam"
+    explorer.method_menu.value = "scorecam"
+    assert len(calls) == 2  # image 0 and image 1, each once
+    np.testing.assert_array_equal(explorer.heatmap, first)
+
+
+def test_lime_in_the_explorer_uses_square_superpixels(gap_model, digits, monkeypatch):
+    monkeypatch.setattr(widgets_module, "LIME_SAMPLES", 20)
+    explorer = cam_explorer(gap_model, digits[:2], method="lime")
+    assert explorer.heatmap.shape == (28, 28) and explorer.features is None
+    assert len(np.unique(explorer.heatmap)) > 2  # 64 squares, not quickshift's 1 or 2
+
+
+def test_an_unknown_method_is_refused_with_the_list_of_methods(gap_model, digits, explorer):
+    with pytest.raises(ValueError, match=r"method must be one of \('cam', 'gradcam'.*'lime'\)"):
+        cam_explorer(gap_model, digits, method="smoothgrad")
+    with pytest.raises(Exception, match="Invalid selection"):
+        explorer.method_menu.value = "smoothgrad"  # the menu offers only what exists

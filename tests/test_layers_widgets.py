@@ -87,7 +87,7 @@ def test_explorer_does_not_rerun_the_model(gap_model, digits, monkeypatch):
 
 def test_explorer_rejects_bad_arguments(gap_model, digits):
     with pytest.raises(ValueError, match="method must be one of"):
-        cam_explorer(gap_model, digits, method="scorecam")
+        cam_explorer(gap_model, digits, method="smoothgrad")
     with pytest.raises(ValueError, match="class_names has 3 names"):
         cam_explorer(gap_model, digits, class_names=["a", "b", "c"])
     with pytest.raises(ValueError, match=r"images\[None\]"):
@@ -106,6 +106,8 @@ def test_gradcam_explorer_on_a_model_without_gap(digits):
     expected, _ = grad_cam(model, digits[:1], class_index=6, layer="conv2")
     np.testing.assert_allclose(explorer.heatmap, expected[0], rtol=1e-5, atol=1e-8)
     assert "Grad-CAM" in explorer.caption.value
+    offered = [value for _, value in explorer.method_menu.options]
+    assert offered == ["gradcam", "gradcam++", "scorecam", "occlusion", "lime"]  # no CAM
     with pytest.raises(ValueError, match="has no global-pooling"):
         cam_explorer(model, digits)
 

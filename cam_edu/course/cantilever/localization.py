@@ -196,3 +196,42 @@ def excess_peak_position(images, normal_images) -> np.ndarray:
             f"{np.shape(images)} and {np.shape(normal_images)}."
         )
     return np.atleast_1d(cam_peak_position(x - ref.mean(axis=0)))
+
+
+class PeakTruth:
+    """Localization on the beam against the true fault positions, for
+    :func:`cam_edu.faithfulness.compare_methods`: the peak error in units of L.
+
+    ``per_image(maps)`` gives each map's :func:`localization_error` (peak of
+    :func:`cam_peak_position` against the truth); ``summary`` its median and 90th
+    percentile; ``chance`` the same for guesses uniform along the beam
+    (:func:`chance_localization_errors`, ``draws`` per fault).
+
+    >>> truth = PeakTruth([0.25, 0.75])
+    >>> maps = np.zeros((2, 4, 10)); maps[0, :, 2] = 1; maps[1, :, 2] = 1
+    >>> truth.per_image(maps)["median error (L)"].round(3).tolist()
+    [0.0, 0.5]
+    >>> truth.columns
+    ('median error (L)', 'p90 error (L)')
+    """
+
+    columns = ("median error (L)", "p90 error (L)")
+    higher_is_better = dict.fromkeys(columns, False)
+
+    def __init__(self, true, draws: int = 100, seed: int = 0):
+        self.true = _as_positions(true, "true")
+        chance = chance_localization_errors(self.true, draws, seed)
+        self.chance = {
+            self.columns[0]: float(np.median(chance)),
+            self.columns[1]: float(np.percentile(chance, 90)),
+        }
+
+    def per_image(self, maps) -> dict[str, np.ndarray]:
+        """``{"median error (L)": (N,)}``; the p90 column is a summary of the same errors."""
+        errors = localization_error(cam_peak_position(_as_cams(maps)), self.true)
+        return {self.columns[0]: errors, self.columns[1]: errors}
+
+    def summary(self, values) -> dict[str, float]:
+        """Median and 90th percentile of the errors, in units of L."""
+        e = np.asarray(values[self.columns[0]], np.float64)
+        return {self.columns[0]: float(np.median(e)), self.columns[1]: float(np.percentile(e, 90))}
