@@ -9,6 +9,9 @@ the attachments of the lessons that show it; ``--check`` fails when one is stale
 
 The lesson modules (each listed here as it is added):
 
+- :mod:`cam_edu.teaching.diagrams.lesson06`: Grad-CAM's data flow; Grad-CAM++'s channel
+  weights beside Grad-CAM's.
+
 >>> names = sorted(registry())
 >>> all(name.replace("_", "").isalnum() for name in names)
 True
