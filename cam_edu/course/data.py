@@ -335,3 +335,106 @@ def digits_on_canvas(
             lefts[i] + cols[-1] + 1,
         )
     return CanvasDigits(canvas, y, boxes)
+
+
+class CanvasPairs(NamedTuple):
+    """Two digits of one class on each canvas, with a ground-truth box per digit.
+
+    Attributes:
+        x: images ``(N, S, S, 1)`` in ``[0, 1]``.
+        y: the class of both digits ``(N,)``.
+        boxes: ``(N, 2, 4)`` ints ``(y0, x0, y1, x1)``, exclusive ends: the ink box of each
+            digit, in canvas pixels; the two boxes of a canvas do not overlap.
+        sources: ``(N, 2)`` indices into ``images`` of the two digits.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    boxes: np.ndarray
+    sources: np.ndarray
+
+
+def same_class_pairs_on_canvas(
+    images,
+    labels,
+    canvas_size: int = 56,
+    seed: int = 0,
+    gap: int = 2,
+    ink_threshold: float = 0.1,
+    max_tries: int = 1000,
+) -> CanvasPairs:
+    """Paste two different digits of the same class on each canvas, apart: several instances.
+
+    Grad-CAM++ (Chattopadhay et al., WACV 2018) is motivated by images that hold several
+    objects of one class. Canvas ``n`` holds digit ``n`` and a random other digit of the
+    same class, each at a random position drawn so that their ink boxes are at least
+    ``gap`` pixels apart; the two digits' pixels are combined by their maximum.
+
+    Args:
+        images: digits ``(N, h, w, 1)`` (or ``(N, h, w)``) in ``[0, 1]``; every class
+            present must have at least two digits.
+        labels: ``(N,)`` class labels.
+        canvas_size: side ``S`` of the canvas; it must hold two digits side by side.
+        seed: seed of the partners and the positions.
+        gap: smallest distance in pixels between the two ink boxes (rows or columns).
+        ink_threshold: a pixel above it belongs to a digit (defines its box).
+        max_tries: positions drawn per canvas before giving up (``ValueError``).
+
+    Returns:
+        a :class:`CanvasPairs` ``(x, y, boxes, sources)``.
+
+    >>> digit = np.pad(np.ones((2, 4, 4, 1)), ((0, 0), (2, 2), (2, 2), (0, 0)))
+    >>> pairs = same_class_pairs_on_canvas(digit, [3, 3], canvas_size=20, seed=0)
+    >>> pairs.x.shape, pairs.boxes.shape, pairs.y.tolist(), float(pairs.x[0].sum())
+    ((2, 20, 20, 1), (2, 2, 4), [3, 3], 32.0)
+    >>> pairs.sources.tolist()
+    [[0, 1], [1, 0]]
+    """
+    x = np.asarray(images, np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] != 1:
+        raise ValueError(f"images must have shape (N, h, w, 1) or (N, h, w); got {x.shape}.")
+    _check_unit_range(x, "images")
+    y = np.asarray(labels)
+    if y.shape != (len(x),):
+        raise ValueError(f"labels must have shape ({len(x)},), one per image; got {y.shape}.")
+    n, h, w, _ = x.shape
+    if not isinstance(canvas_size, int) or canvas_size < 2 * min(h, w):
+        raise ValueError(
+            f"canvas_size must be an int >= twice the digit size, {2 * min(h, w)}, to hold "
+            f"two digits side by side; got {canvas_size!r}."
+        )
+    ink = x[..., 0] > ink_threshold
+    tight = np.zeros((n, 4), np.int64)  # ink box of each digit inside its own h x w frame
+    for i in range(n):
+        rows, cols = np.flatnonzero(ink[i].any(axis=1)), np.flatnonzero(ink[i].any(axis=0))
+        if rows.size == 0:
+            raise ValueError(f"images[{i}] has no pixel above ink_threshold={ink_threshold}.")
+        tight[i] = rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
+    rng = np.random.default_rng(seed)
+    canvas = np.zeros((n, canvas_size, canvas_size, 1), np.float32)
+    boxes = np.zeros((n, 2, 4), np.int64)
+    sources = np.zeros((n, 2), np.int64)
+    for i in range(n):
+        others = np.flatnonzero((y == y[i]) & (np.arange(n) != i))
+        if others.size == 0:
+            raise ValueError(f"images[{i}] is the only digit of class {y[i]!r}; need two.")
+        sources[i] = i, rng.choice(others)
+        for _ in range(max_tries):
+            corners = rng.integers(0, canvas_size - np.array([h, w]) + 1, size=(2, 2))
+            placed = tight[sources[i]] + np.tile(corners, 2)
+            (a0, b0, a1, b1), (c0, d0, c1, d1) = placed
+            apart = a1 + gap <= c0 or c1 + gap <= a0 or b1 + gap <= d0 or d1 + gap <= b0
+            if apart:
+                break
+        else:
+            raise ValueError(
+                f"found no positions with the two digits {gap} px apart in {max_tries} tries; "
+                "use a larger canvas_size or a smaller gap."
+            )
+        for (top, left), j in zip(corners, sources[i], strict=True):
+            region = canvas[i, top : top + h, left : left + w]
+            np.maximum(region, x[j], out=region)
+        boxes[i] = placed
+    return CanvasPairs(canvas, y, boxes, sources)

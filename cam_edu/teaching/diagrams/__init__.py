@@ -14,6 +14,8 @@ The lesson modules (each listed here as it is added):
 - :mod:`cam_edu.teaching.diagrams.lesson03`: the CAM paper's box (20 % of the maximum)
 - :mod:`cam_edu.teaching.diagrams.lesson04`: the shaken cantilever, its image, the CAM pipeline
 - :mod:`cam_edu.teaching.diagrams.lesson05`: where CAM reads in ResNet50; Grad-CAM's data flow there
+- :mod:`cam_edu.teaching.diagrams.lesson06`: Grad-CAM's data flow; Grad-CAM++'s channel
+  weights beside Grad-CAM's.
 - :mod:`cam_edu.teaching.diagrams.lesson07`: deletion and insertion curves.
 
 >>> names = sorted(registry())
