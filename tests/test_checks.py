@@ -232,6 +232,8 @@ CORRECT = [
     (checks.check_dark_region_question, (lambda: 4.77,), "the darkest colour: all 1"),
     (checks.check_evidence_in_box, (in_box,), "evidence_in_box: all 5"),
     (checks.check_shortcut_diagnosis, (lambda: "marker",), "the diagnosis: all 1"),
+    (checks.check_marker_share, (lambda: 0.18,), "marker_share: all 1"),  # values of the run
+    (checks.check_counterfactual_accuracy, (lambda: 0.151,), "counterfactual_accuracy: all 1"),
     (checks.check_refined_peak_position, (refined,), "refined_peak_position: all 6"),
     (checks.check_grid_error_question, (lambda: 1 / 64,), "the grid's own error: all 1"),
     (checks.check_feature_model, (feature_model,), "feature_model_of: all 1"),
@@ -529,6 +531,9 @@ WRONG = [
         "rows first",
     ),
     ("shortcut background", checks.check_shortcut_diagnosis, (lambda: "background",), "same"),
+    ("share even spread", checks.check_marker_share, (lambda: 4 / 49,), "feature cells"),
+    ("share typo", checks.check_marker_share, (lambda: "0.2 maybe",), "return one number"),
+    ("counterfactual none", checks.check_counterfactual_accuracy, (lambda: 1.0,), "remove it"),
     ("peak wraps", checks.check_refined_peak_position, (_refined_wrap,), "index -1"),
     ("peak sign", checks.check_refined_peak_position, (_refined_flipped,), "TOWARDS"),
     ("grid full column", checks.check_grid_error_question, (lambda: 1 / 32,), "centre"),
