@@ -1,6 +1,7 @@
 """The exercise builder: stubs, edit protection, sync, and nbval in both directions."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,15 +209,38 @@ def test_build_by_name_and_unknown_names(course):
 # --------------------------------------------------------------------------- the real course
 
 SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("ex*.ipynb"))
-LESSON_TOPICS = ("gap_loop", "vectorized", "identity", "overlay", "box", "gradcam", "cantilever")
+LESSONS = ("01", "02", "03", "04", "05", "06", "07")
 
 
-def test_every_required_exercise_exists_with_a_student_version():
+def test_every_lesson_has_an_exercise_numbered_after_it_with_a_student_version():
     names = [p.stem for p in SOLUTIONS]
-    for topic in LESSON_TOPICS:
-        assert any(topic in n for n in names), f"no exercise on {topic}: {names}"
+    for lesson in LESSONS:
+        assert any(re.match(rf"ex{lesson}[a-z]?_", n) for n in names), f"lesson {lesson}: {names}"
+    for name in names:
+        assert re.match(r"ex0[1-7][a-z]?_[a-z0-9_]+$", name), name
+        lesson = name[2:4]
+        nb = nbformat.read(NOTEBOOKS / "solutions" / f"{name}.ipynb", as_version=4)
+        assert f"lesson {int(lesson)}" in nb.cells[0].source, (name, "names its lesson")
     for path in SOLUTIONS:
         assert (NOTEBOOKS / "exercises" / path.name).exists()
+
+
+def test_every_exercise_asks_an_open_question_with_a_checked_answer_and_a_model_answer():
+    """A question's answer is a function the student writes (a choice or a number), checked
+    like code; the model answer is in the solution only (a solution-only markdown cell)."""
+    for path in SOLUTIONS:
+        solution = nbformat.read(path, as_version=4)
+        model_answers = [
+            c
+            for c in solution.cells
+            if c.cell_type == "markdown"
+            and "solution-only" in c.metadata.get("tags", [])
+            and "Model answer" in c.source
+        ]
+        assert model_answers, f"{path.name} has no model answer"
+        student = (NOTEBOOKS / "exercises" / path.name).read_text(encoding="utf-8")
+        assert "Model answer" not in student, path.name
+        assert "## Question" in "".join(c.source for c in solution.cells), path.name
 
 
 def test_student_versions_are_in_sync_with_the_solutions():
@@ -278,10 +302,11 @@ def _collected(*args):
 
 def test_default_run_skips_student_versions_but_a_named_path_collects_them():
     default = _collected("notebooks")
-    assert "notebooks/solutions/ex01_gap_loop.ipynb::Cell" in default
+    first = SOLUTIONS[0].name
+    assert f"notebooks/solutions/{first}::Cell" in default
     assert "notebooks/exercises/" not in default
-    named = _collected("notebooks/exercises/ex01_gap_loop.ipynb")
-    assert "notebooks/exercises/ex01_gap_loop.ipynb::Cell 0" in named
+    named = _collected(f"notebooks/exercises/{first}")
+    assert f"notebooks/exercises/{first}::Cell 0" in named
     folder = _collected("notebooks/exercises/")
     assert all(f"notebooks/exercises/{p.name}::Cell 0" in folder for p in SOLUTIONS)
 
@@ -387,11 +412,12 @@ def test_student_notebooks_store_exercise_and_check_cells_unrun():
         assert any("self-check" in c.metadata.get("tags", []) for c in student.cells)
 
 
-def _ex01_with(source: str):
-    """The student's ex01 with ``source`` in its exercise cell."""
-    nb = nbformat.read(NOTEBOOKS / "exercises" / "ex01_gap_loop.ipynb", as_version=4)
-    (cell,) = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
-    cell.source = source
+def _ex01_with(*sources: str):
+    """The student's ex01 with ``sources`` in its exercise cells, in order."""
+    nb = nbformat.read(NOTEBOOKS / "exercises" / SOLUTIONS[0].name, as_version=4)
+    cells = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
+    for cell, source in zip(cells, sources, strict=True):
+        cell.source = source
     return nb
 
 
@@ -400,25 +426,30 @@ def test_nbval_passes_a_right_student_notebook_and_fails_a_wrong_one_with_its_hi
     from nbclient import NotebookClient
 
     solution = nbformat.read(SOLUTIONS[0], as_version=4)
-    (right,) = [c.source for c in solution.cells if "solution" in c.metadata.get("tags", [])]
-    wrong = "def global_average_pool_loop(features):\n    return features.sum(axis=(1, 2))\n"
-    nbformat.write(_ex01_with(right), tmp_path / "right_unrun.ipynb")
-    saved = _ex01_with(right)
+    right = [c.source for c in solution.cells if "solution" in c.metadata.get("tags", [])]
+    wrong = (
+        "def sigmoid_head_cams(features, kernel, bias):\n"
+        '    m = np.einsum("nhwk,k->nhw", features, kernel[:, 0])\n'
+        "    return np.stack([1 - m, m], axis=-1)\n"
+    )
+    nbformat.write(_ex01_with(*right), tmp_path / "right_unrun.ipynb")
+    saved = _ex01_with(*right)
     NotebookClient(saved, kernel_name="python3", timeout=300).execute()  # raises if a cell does
     nbformat.write(saved, tmp_path / "right_saved.ipynb")
-    nbformat.write(_ex01_with(wrong), tmp_path / "wrong.ipynb")
+    nbformat.write(_ex01_with(wrong, *right[1:]), tmp_path / "wrong.ipynb")
     names = ["right_unrun.ipynb", "right_saved.ipynb", "wrong.ipynb"]
     failed, passed = _nbval(names, tmp_path / "nbval.xml", 600, cwd=tmp_path)
 
     def cells(results, name):
         return results.get(name, {})
 
-    checks = _self_check_cells(SOLUTIONS[0])
+    checks = sorted(_self_check_cells(SOLUTIONS[0]))
     code_cells = set(range(sum(c.cell_type == "code" for c in saved.cells)))
     for name in names[:2]:
         assert cells(failed, name) == {}, (name, cells(failed, name))
         assert set(cells(passed, name)) == code_cells and len(code_cells) > len(checks)
-    assert set(cells(failed, "wrong.ipynb")) == checks
-    assert set(cells(passed, "wrong.ipynb")) == code_cells - checks
-    for text in cells(failed, "wrong.ipynb").values():
-        assert "✗ global_average_pool_loop:" in text and "divide by H * W" in text, text
+    # the class-0 map is wrong; the probabilities (from the class-1 map) and the answer are right
+    assert set(cells(failed, "wrong.ipynb")) == {checks[0]}
+    assert set(cells(passed, "wrong.ipynb")) == code_cells - {checks[0]}
+    text = cells(failed, "wrong.ipynb")[checks[0]]
+    assert "✗ sigmoid_head_cams:" in text and "1 - p is a statement about probabilities" in text

@@ -1,6 +1,6 @@
-"""The grader on a synthetic class built from the real exercise notebooks ex01 and ex03.
+"""The grader on a synthetic class built from the real exercise notebooks ex01 and ex06a.
 
-One module-scoped run grades ten students (eight kernels, three at a time, a 60 s limit);
+One module-scoped run grades ten students (eight kernels, three at a time, a 90 s limit);
 the other tests read its output. The cases: correct, untouched (with a forged ✓ saved
 in its check cell), partly right, wrong, crashing, endless loop, not JSON, an edited
 check cell, a deleted check cell, a redefined check function, plus ignored files.
@@ -17,7 +17,12 @@ from nbformat.v4 import new_output
 
 from cam_edu import exercises
 from cam_edu.exercises import ExerciseError
-from cam_edu.exercises.checks import SelfCheckFailed, check_cam_identity, check_gap_loop
+from cam_edu.exercises.checks import (
+    SelfCheckFailed,
+    check_gradcampp_weights,
+    check_sigmoid_head_cams,
+    check_sigmoid_head_probabilities,
+)
 from cam_edu.exercises.grade import (
     Check,
     Exercise,
@@ -31,15 +36,37 @@ from cam_edu.exercises.grade import (
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-EX01, EX03 = "ex01_gap_loop", "ex03_cam_identity"
-TIMEOUT = 60
+EX01, EX06A = "ex01_sigmoid_head_cam", "ex06a_gradcam_plus_plus"
+CAMS, PROBS, QUESTION = (
+    "check_sigmoid_head_cams",
+    "check_sigmoid_head_probabilities",
+    "check_sigmoid_question",
+)
+EX06A_CHECKS = (
+    "check_activations_and_gradients",
+    "check_gradcam_weights",
+    "check_gradcam_map",
+    "check_grad_cam",
+    "check_gradcampp_weights",
+    "check_gradcampp_question",
+)
+TIMEOUT = 90
 
-GAP_SUM = "def global_average_pool_loop(features):\n    return features.sum(axis=(1, 2))\n"
-GAP_HANGS = "def global_average_pool_loop(features):\n    while True:\n        time.sleep(0.1)\n"
-CAM_SUMS = (
-    "def logits_via_cam(features, weights, bias):\n"
-    '    maps = np.einsum("nhwk,kc->nhwc", features, weights)\n'
-    "    return maps.sum(axis=(1, 2)) + bias\n"
+CAMS_ONE_MINUS = (
+    "def sigmoid_head_cams(features, kernel, bias):\n"
+    '    m = np.einsum("nhwk,k->nhw", features, kernel[:, 0])\n'
+    "    return np.stack([1 - m, m], axis=-1)\n"
+)
+CAMS_HANG = (
+    "def sigmoid_head_cams(features, kernel, bias):\n    while True:\n        time.sleep(0.1)\n"
+)
+PP_NO_RELU = (
+    "def gradcampp_weights(activations, grads):\n"
+    "    g2, g3 = grads**2, grads**3\n"
+    "    total = activations.sum(axis=(1, 2), keepdims=True)\n"
+    "    den = 2 * g2 + total * g3\n"
+    "    a = np.where(den != 0, g2 / np.where(den != 0, den, 1.0), 0.0)\n"
+    "    return (a * grads).sum(axis=(1, 2))\n"
 )
 
 
@@ -68,31 +95,32 @@ def save(path: Path, nb) -> None:
 
 
 def make_class(root: Path) -> None:
-    gap = solution_sources(EX01)
-    gap_ok, cam_ok = solution_sources(EX03)
-    save(root / "alice" / f"{EX01}.ipynb", student_nb(EX01, *gap))
-    save(root / "alice" / f"{EX03}.ipynb", student_nb(EX03, gap_ok, cam_ok))
+    cams, probs, answer = solution_sources(EX01)
+    gradcam = solution_sources(EX06A)
+    save(root / "alice" / f"{EX01}.ipynb", student_nb(EX01, cams, probs, answer))
+    save(root / "alice" / f"{EX06A}.ipynb", student_nb(EX06A, *gradcam))
     save(root / "alice" / ".ipynb_checkpoints" / f"{EX01}-checkpoint.ipynb", student_nb(EX01))
     (root / "alice" / "notes.txt").write_text("my notes")
 
     blank = student_nb(EX01)  # a ✓ saved in the file must not count
     check_cell(blank).outputs = [new_output("stream", name="stdout", text="✓ forged\n")]
     save(root / f"bob_{EX01}.ipynb", blank)
-    save(root / "carol" / "ex01.ipynb", student_nb(EX01, *gap))
-    save(root / "carol" / "ex03.ipynb", student_nb(EX03, gap_ok, CAM_SUMS))
-    save(root / f"dave_{EX01}.ipynb", student_nb(EX01, GAP_SUM))
-    save(root / f"erin_{EX01}.ipynb", student_nb(EX01, "import cam_edu.not_a_module\n\n" + gap[0]))
-    save(root / f"frank_{EX01}.ipynb", student_nb(EX01, "import time\n\n\n" + GAP_HANGS))
-    text = nbformat.writes(student_nb(EX01, *gap))
+    save(root / "carol" / "ex01.ipynb", student_nb(EX01, cams, probs, answer))
+    save(root / "carol" / "ex06a.ipynb", student_nb(EX06A, *gradcam[:3], PP_NO_RELU, gradcam[4]))
+    save(root / f"dave_{EX01}.ipynb", student_nb(EX01, CAMS_ONE_MINUS, probs, answer))
+    broken = "import cam_edu.not_a_module\n\n" + answer
+    save(root / f"erin_{EX01}.ipynb", student_nb(EX01, cams, probs, broken))
+    save(root / f"frank_{EX01}.ipynb", student_nb(EX01, "import time\n\n\n" + CAMS_HANG))
+    text = nbformat.writes(student_nb(EX01, cams, probs, answer))
     (root / f"grace_{EX01}.ipynb").write_text(text[: len(text) // 2], encoding="utf-8")
-    edited = student_nb(EX01, *gap)
-    check_cell(edited).source = "check_gap_loop(lambda f: f.mean(axis=(1, 2)))"
+    edited = student_nb(EX01, cams, probs, answer)
+    check_cell(edited).source = "check_sigmoid_head_cams(lambda f, w, b: 0)"
     save(root / f"heidi_{EX01}.ipynb", edited)
-    deleted = student_nb(EX01, *gap)
+    deleted = student_nb(EX01, cams, probs, answer)
     deleted.cells.remove(check_cell(deleted))
     save(root / f"ivan_{EX01}.ipynb", deleted)
-    fake = 'def check_gap_loop(fn):\n    print("✓ global_average_pool_loop: all 6 cases")\n'
-    save(root / f"judy_{EX01}.ipynb", student_nb(EX01, gap[0] + "\n\n" + fake))
+    fake = 'def check_sigmoid_head_cams(fn):\n    print("✓ sigmoid_head_cams: all 4 cases")\n'
+    save(root / f"judy_{EX01}.ipynb", student_nb(EX01, cams + "\n\n" + fake, probs, answer))
 
 
 def fingerprint(root: Path) -> dict[str, str]:
@@ -133,99 +161,117 @@ def graded(tmp_path_factory):
     }
 
 
-def failure_line(check, *sources: str) -> str:
-    """The ✗ line a check gives for functions defined by ``sources``, run here."""
+def failure_line(check, names: tuple[str, ...], *sources: str) -> str:
+    """The ✗ line a check gives for the functions ``names`` defined by ``sources``, run here."""
     import numpy as np
 
     namespace = {"np": np}
     for source in sources:
         exec(source, namespace)
-    names = [n for n in ("global_average_pool_loop", "logits_via_gap", "logits_via_cam")]
     with pytest.raises(SelfCheckFailed) as failure:
-        check(*[namespace[n] for n in names if n in namespace])
+        check(*[namespace[n] for n in names])
     return str(failure.value)
 
 
 def test_grades_csv_has_one_exact_row_per_student_and_check(graded):
     assert graded["code"] == 0
-    stub = student_nb(EX01).cells[5].source
+    cams, probs, answer = solution_sources(EX01)
+    stubs = [c.source for c in student_nb(EX01).cells if "exercise" in c.metadata.get("tags", [])]
     header, *rows = graded["rows"]
     assert header == ["student", "exercise", "check", "passed", "hint"]
     by_student = {}
     for student, exercise, check, passed, hint in rows:
         by_student.setdefault(student, []).append((exercise, check, passed, hint))
-    missing = (EX03, "check_cam_identity", "0", "no notebook submitted")
-    gap_row = (EX01, "check_gap_loop")
+    missing = [(EX06A, name, "0", "no notebook submitted") for name in EX06A_CHECKS]
     not_trusted = "; not run, its results would not be trusted"
+
+    def ex01(*results):
+        return [(EX01, name, *r) for name, r in zip((CAMS, PROBS, QUESTION), results, strict=True)]
+
+    ok = ("1", "")
+    stub_line = failure_line(check_sigmoid_head_cams, ("sigmoid_head_cams",), stubs[0])
+    stub_probs = failure_line(
+        check_sigmoid_head_probabilities, ("sigmoid_head_probabilities",), stubs[1]
+    )
+    question_stub = "✗ the negative region: it is not written yet"
+    hang = (  # the endless loop runs when the check calls the function
+        "0",
+        f"not finished: stopped at the time limit of {TIMEOUT:g} s in cell 7 "
+        "(`check_sigmoid_head_cams(sigmoid_head_cams)`)",
+    )
     expected = {
-        "alice": [(*gap_row, "1", ""), (EX03, "check_cam_identity", "1", "")],
-        "bob": [(*gap_row, "0", failure_line(check_gap_loop, "import numpy as np\n" + stub))],
-        "carol": [
-            (*gap_row, "1", ""),
-            (
-                EX03,
-                "check_cam_identity",
+        "alice": ex01(ok, ok, ok) + [(EX06A, name, *ok) for name in EX06A_CHECKS],
+        "bob": ex01(("0", stub_line), ("0", stub_probs), ("0", None)),
+        "carol": ex01(ok, ok, ok)
+        + [
+            (EX06A, name, *ok)
+            if name != "check_gradcampp_weights"
+            else (
+                EX06A,
+                name,
                 "0",
-                failure_line(check_cam_identity, solution_sources(EX03)[0], CAM_SUMS),
-            ),
+                failure_line(check_gradcampp_weights, ("gradcampp_weights",), PP_NO_RELU),
+            )
+            for name in EX06A_CHECKS
         ],
-        "dave": [(*gap_row, "0", failure_line(check_gap_loop, GAP_SUM))],
-        "erin": [
+        "dave": ex01(
+            ("0", failure_line(check_sigmoid_head_cams, ("sigmoid_head_cams",), CAMS_ONE_MINUS)),
+            ok,  # the probabilities use the class-1 map only, which is right
+            ok,
+        ),
+        "erin": ex01(
+            ok,
+            ok,
             (
-                *gap_row,
                 "0",
-                "the check cell raised NameError: name 'global_average_pool_loop' is not "
-                "defined; before it, cell 6 (`import cam_edu.not_a_module`) raised "
+                "the check cell raised NameError: name 'negative_region_effect' is not "
+                "defined; before it, cell 12 (`import cam_edu.not_a_module`) raised "
                 "ModuleNotFoundError: No module named 'cam_edu.not_a_module'",
-            )
-        ],
-        "frank": [
-            (
-                *gap_row,
-                "0",
-                f"not finished: stopped at the time limit of {TIMEOUT} s in cell 7 "
-                "(`check_gap_loop(global_average_pool_loop)`)",
-            )
-        ],
-        "heidi": [
-            (
-                *gap_row,
-                "0",
-                "TAMPERED: the self-check cell calling check_gap_loop was edited" + not_trusted,
-            )
-        ],
-        "ivan": [
-            (
-                *gap_row,
-                "0",
-                "the self-check cell `check_gap_loop(global_average_pool_loop)` was deleted",
-            )
-        ],
-        "judy": [(*gap_row, "0", "TAMPERED: cell 6 redefines check_gap_loop" + not_trusted)],
+            ),
+        ),
+        "frank": ex01(hang, hang, hang),
+        "heidi": ex01(
+            *[("0", f"TAMPERED: the self-check cell calling {CAMS} was edited" + not_trusted)] * 3
+        ),
+        "ivan": ex01(
+            ("0", "the self-check cell `check_sigmoid_head_cams(sigmoid_head_cams)` was deleted"),
+            ok,
+            ok,
+        ),
+        "judy": ex01(*[("0", f"TAMPERED: cell 6 redefines {CAMS}" + not_trusted)] * 3),
     }
+    bob_question = by_student["bob"][2]
+    assert bob_question[:3] == (EX01, QUESTION, "0") and bob_question[3].startswith(question_stub)
+    expected["bob"][2] = bob_question
     grace = by_student.pop("grace")
-    assert [r[:3] for r in grace] == [(*gap_row, "0"), missing[:3]]
-    assert grace[0][3].startswith("not a valid notebook (NotJSONError: ")
-    assert grace[0][3].endswith("); nothing was run") and "\n" not in grace[0][3]
-    assert grace[1] == missing
+    assert [r[:3] for r in grace[:3]] == [r[:3] for r in ex01(("0",), ("0",), ("0",))]
+    for row in grace[:3]:
+        assert row[3].startswith("not a valid notebook (NotJSONError: ")
+        assert row[3].endswith("); nothing was run") and "\n" not in row[3]
+    assert grace[3:] == missing
     for student in expected:
-        if len(expected[student]) == 1:
-            expected[student].append(missing)
+        if len(expected[student]) == 3:
+            expected[student] += missing
     assert by_student == expected
 
 
 def test_summary_totals_per_student_and_per_check(graded):
     summary = graded["summary"]
-    assert f"10 students, 2 exercises, 2 checks; time limit {TIMEOUT} s per notebook" in summary
-    assert f"| student | passed | checks | {EX01} | {EX03} |" in summary
-    assert "| alice | 2 | 2 | 1/1 | 1/1 |" in summary
-    assert "| carol | 1 | 2 | 1/1 | 0/1 |" in summary
-    for student in ("bob", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"):
-        assert f"| {student} | 0 | 2 | 0/1 | 0/1 |" in summary
-    assert f"| {EX01} | check_gap_loop | 2 | 10 |" in summary
-    assert f"| {EX03} | check_cam_identity | 1 | 10 |" in summary
+    assert f"10 students, 2 exercises, 9 checks; time limit {TIMEOUT} s per notebook" in summary
+    assert f"| student | passed | checks | {EX01} | {EX06A} |" in summary
+    assert "| alice | 9 | 9 | 3/3 | 6/6 |" in summary
+    assert "| carol | 8 | 9 | 3/3 | 5/6 |" in summary
+    for student in ("dave", "erin", "ivan"):
+        assert f"| {student} | 2 | 9 | 2/3 | 0/6 |" in summary
+    for student in ("bob", "frank", "grace", "heidi", "judy"):
+        assert f"| {student} | 0 | 9 | 0/3 | 0/6 |" in summary
+    for check, passed in ((CAMS, 3), (PROBS, 5), (QUESTION, 4)):
+        assert f"| {EX01} | {check} | {passed} | 10 |" in summary
+    for check in EX06A_CHECKS:
+        passed = 1 if check == "check_gradcampp_weights" else 2
+        assert f"| {EX06A} | {check} | {passed} | 10 |" in summary
     look_at = summary.split("## Notebooks to look at")[1].split("## Files not graded")[0]
-    flagged = [line.split(",")[0] for line in look_at.strip().splitlines()]
+    flagged = sorted({line.split(",")[0] for line in look_at.strip().splitlines()})
     assert flagged == ["- erin", "- frank", "- grace", "- heidi", "- ivan", "- judy"]
     assert "- alice/notes.txt: not a notebook named" in summary
     assert "checkpoint" not in summary
@@ -240,9 +286,11 @@ def test_no_submission_file_is_changed_or_added(graded):
 
 
 def test_parse_name_needs_a_known_exercise_number_as_a_word():
-    numbers = {"ex01", "ex03"}
+    numbers = {"ex01", "ex03", "ex06a"}
     assert parse_name("alice_ex01_gap_loop", numbers) == ("alice", "ex01")
     assert parse_name("ex03_cam_identity", numbers) == ("", "ex03")
+    assert parse_name("bob_ex06a_gradcam_plus_plus", numbers) == ("bob", "ex06a")
+    assert parse_name("bob_ex06b_sanity_check", numbers) is None
     assert parse_name("bob_ex01", numbers) == ("bob", "ex01")
     assert parse_name("rex01_x", numbers) is None
     assert parse_name("alice_ex02", numbers) is None
@@ -262,13 +310,13 @@ def test_several_notebooks_for_one_exercise_and_unknown_files(tmp_path):
 @pytest.mark.parametrize(
     "source,flag",
     [
-        ("from cam_edu.exercises.checks import check_gap_loop", None),
+        ("from cam_edu.exercises.checks import check_sigmoid_head_cams", None),
         ("import cam_edu.exercises.checks", None),
-        ("check_gap_loop(global_average_pool_loop)\nx = 1", None),
-        ("from cam_edu.exercises.checks import check_iou as check_gap_loop", "redefines"),
-        ("from mine import check_gap_loop", "redefines"),
-        ("check_gap_loop = print", "redefines"),
-        ("def check_gap_loop(f):\n    pass", "redefines"),
+        ("check_sigmoid_head_cams(sigmoid_head_cams)\nx = 1", None),
+        ("from cam_edu.exercises.checks import check_iou as check_sigmoid_head_cams", "redefines"),
+        ("from mine import check_sigmoid_head_cams", "redefines"),
+        ("check_sigmoid_head_cams = print", "redefines"),
+        ("def check_sigmoid_head_cams(f):\n    pass", "redefines"),
     ],
 )
 def test_tampering_spots_a_redefined_check(source, flag):
@@ -316,9 +364,9 @@ def test_unreadable_and_duplicate_submissions_fail_without_running(tmp_path):
     ]:
         rows = asyncio.run(grade_submission(Submission("ann", ex, paths), timeout=1))
         assert [(r.student, r.exercise, r.check, r.passed) for r in rows] == [
-            ("ann", EX01, "check_gap_loop", False)
+            ("ann", EX01, name, False) for name in (CAMS, PROBS, QUESTION)
         ]
-        assert rows[0].hint.startswith(hint), rows[0].hint
+        assert all(r.hint.startswith(hint) for r in rows), rows[0].hint
 
 
 def test_a_kernel_that_dies_gives_a_failed_row_naming_the_cell(tmp_path):

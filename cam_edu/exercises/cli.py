@@ -43,8 +43,8 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser(
         "grade",
         help="run every submitted notebook, write grades.csv and summary.md",
-        description="Submissions: SUBMISSIONS/<student>/ex01_gap_loop.ipynb or "
-        "SUBMISSIONS/<student>_ex01_gap_loop.ipynb. Submissions are only read.",
+        description="Submissions: SUBMISSIONS/<student>/ex01_sigmoid_head_cam.ipynb or "
+        "SUBMISSIONS/<student>_ex01_sigmoid_head_cam.ipynb. Submissions are only read.",
     )
     g.add_argument("submissions", type=Path, help="the class's folder of notebooks")
     g.add_argument(

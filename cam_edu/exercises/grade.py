@@ -7,10 +7,10 @@ Command (from the repository root)::
 ``SUBMISSIONS`` holds the students' notebooks in either layout (they can be mixed):
 
 - one folder per student, named after the student; each notebook's file name contains
-  the exercise number as a word of its own: ``alice/ex01_gap_loop.ipynb``,
-  ``alice/ex01.ipynb`` or ``alice/alice_ex01.ipynb``;
+  the exercise number (``ex01``, ``ex06a``) as a word of its own:
+  ``alice/ex01_sigmoid_head_cam.ipynb``, ``alice/ex01.ipynb`` or ``alice/alice_ex01.ipynb``;
 - flat: ``<student>_<exercise>.ipynb``, the student's name first, then the exercise
-  number and optionally anything: ``alice_ex01_gap_loop.ipynb``, ``mary_jane_ex01.ipynb``.
+  number and optionally anything: ``alice_ex06a_gradcam_plus_plus.ipynb``, ``mary_jane_ex01.ipynb``.
 
 Hidden files and folders (``.ipynb_checkpoints``) are skipped; other files are listed
 as not graded in the summary. Each notebook is compared with the built exercise
@@ -36,6 +36,8 @@ Output, in ``--out`` (default: a folder ``grades`` next to ``SUBMISSIONS``):
 ('mary_jane', 'ex01')
 >>> parse_name("ex03", {"ex01", "ex03"})
 ('', 'ex03')
+>>> parse_name("bob_ex06b_sanity_check", {"ex06a", "ex06b"})
+('bob', 'ex06b')
 >>> print(parse_name("notes", {"ex01"}))
 None
 """
@@ -69,7 +71,7 @@ FAILED_CHECK = "SelfCheckFailed"
 TAMPERED = "TAMPERED"
 NOT_SUBMITTED = "no notebook submitted"
 COLUMNS = ("student", "exercise", "check", "passed", "hint")
-_NUMBER = re.compile(r"ex\d+")
+_NUMBER = re.compile(r"ex\d+[a-z]?")
 
 
 class Row(NamedTuple):
@@ -92,7 +94,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Exercise:
-    """A built exercise notebook (``ex01_gap_loop``) and its self-checks, in order."""
+    """A built exercise notebook (``ex01_sigmoid_head_cam``) and its self-checks, in order."""
 
     name: str
     number: str
@@ -164,7 +166,7 @@ def parse_name(stem: str, numbers: Iterable[str]) -> tuple[str, str] | None:
     The exercise number must be a word of its own between ``_`` (or at an end);
     ``student`` is what comes before it ('' when the name starts with it).
     """
-    for match in re.finditer(r"(?:^|_)(ex\d+)(?=_|$)", stem):
+    for match in re.finditer(r"(?:^|_)(ex\d+[a-z]?)(?=_|$)", stem):
         if match.group(1) in numbers:
             return stem[: match.start()], match.group(1)
     return None
@@ -534,8 +536,8 @@ def grade(
     submissions, ignored = find_submissions(root, exercises)
     if not submissions:
         raise ExerciseError(
-            f"no submission found in {root}: expected alice/ex01_gap_loop.ipynb or "
-            f"alice_ex01_gap_loop.ipynb with one of {', '.join(sorted(exercises))}."
+            f"no submission found in {root}: expected alice/ex01_sigmoid_head_cam.ipynb or "
+            f"alice_ex01_sigmoid_head_cam.ipynb with one of {', '.join(sorted(exercises))}."
         )
     rows = asyncio.run(_grade_all(submissions, timeout, jobs, kernel, progress))
     order = {name: i for i, name in enumerate(e.name for e in exercises.values())}

@@ -11,10 +11,18 @@ small cases (random inputs, odd shapes, edge cases) and gives one line:
 A failure message names the case, the shapes, how many values are wrong and where
 the first one is, never the expected values. The checks are fast (no training;
 seeded arrays and at most a tiny untrained model) and print nothing else, so their
-output is deterministic. One module per lesson, over a small :mod:`.harness`:
-:mod:`.lesson01` (GAP loop), :mod:`.lesson02` (vectorized GAP and CAM, the CAM identity),
-:mod:`.lesson03` (upsampling, overlay, boxes, IoU), :mod:`.lesson04` (the crack's
-position, its error, the chance baseline), :mod:`.lesson06` (Grad-CAM).
+output is deterministic. Answers to open questions are checked too: the student's
+function returns a choice or a number (:func:`.harness.check_choice`,
+:func:`.harness.check_number`). One module per lesson, over a small :mod:`.harness`:
+
+- :mod:`.harness`: calling the student's function, comparing, the ✓ / ✗ line
+- :mod:`.lesson01`: GAP loop; the CAM of a one-unit sigmoid head ([-M, M])
+- :mod:`.lesson02`: vectorized GAP and CAM, the CAM identity, the logit split by region
+- :mod:`.lesson03`: upsampling, overlay, boxes, IoU; finding a shortcut with CAM
+- :mod:`.lesson04`: the crack's position (column and parabola), its error, chance
+- :mod:`.lesson05`: the feature model and CAM of a nested transfer-learning model
+- :mod:`.lesson06`: Grad-CAM, Grad-CAM++ weights, the randomization sanity check
+- :mod:`.lesson07`: occlusion sensitivity; reading deletion curves
 
 >>> import numpy as np
 >>> check_gap_loop(lambda f: np.asarray(f).mean(axis=(1, 2)))
@@ -25,52 +33,116 @@ Traceback (most recent call last):
 cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ global_average_pool_loop: ...sum over...
 """
 
-from cam_edu.exercises.checks.harness import SelfCheckFailed
-from cam_edu.exercises.checks.lesson01 import check_gap_loop
+from cam_edu.exercises.checks.harness import SelfCheckFailed, check_choice, check_number
+from cam_edu.exercises.checks.lesson01 import (
+    check_gap_loop,
+    check_sigmoid_head_cams,
+    check_sigmoid_head_probabilities,
+    check_sigmoid_question,
+    tiny_sigmoid_gap_cnn,
+)
 from cam_edu.exercises.checks.lesson02 import (
     check_cam_identity,
+    check_cam_per_image,
     check_cam_vectorized,
+    check_dark_region_question,
     check_gap_vectorized,
+    check_logit_parts,
     tiny_gap_cnn,
 )
 from cam_edu.exercises.checks.lesson03 import (
+    MARKER_BOX,
+    add_marker,
     check_box_from_cam,
+    check_counterfactual_accuracy,
+    check_evidence_in_box,
     check_iou,
+    check_marker_share,
     check_normalize,
     check_overlay,
+    check_shortcut_diagnosis,
     check_upsample_nearest,
+    shortcut_data,
+    shortcut_model,
 )
 from cam_edu.exercises.checks.lesson04 import (
     check_expected_chance_error,
+    check_grid_error_question,
     check_localization_error,
     check_peak_position,
+    check_refined_peak_position,
+)
+from cam_edu.exercises.checks.lesson05 import (
+    check_cell_size_question,
+    check_feature_model,
+    check_transfer_cam,
+    tiny_transfer_model,
 )
 from cam_edu.exercises.checks.lesson06 import (
     check_activations_and_gradients,
     check_grad_cam,
     check_gradcam_map,
     check_gradcam_weights,
+    check_gradcampp_question,
+    check_gradcampp_weights,
+    check_mean_spearman,
+    check_sanity_question,
     tiny_cnn_without_gap,
+)
+from cam_edu.exercises.checks.lesson07 import (
+    check_deletion_question,
+    check_occlusion,
+    tiny_logits_model,
 )
 
 __all__ = [
+    "MARKER_BOX",
     "SelfCheckFailed",
+    "add_marker",
     "check_activations_and_gradients",
     "check_box_from_cam",
     "check_cam_identity",
+    "check_cam_per_image",
     "check_cam_vectorized",
+    "check_cell_size_question",
+    "check_choice",
+    "check_counterfactual_accuracy",
+    "check_dark_region_question",
+    "check_deletion_question",
+    "check_evidence_in_box",
     "check_expected_chance_error",
+    "check_feature_model",
     "check_gap_loop",
     "check_gap_vectorized",
     "check_grad_cam",
     "check_gradcam_map",
     "check_gradcam_weights",
+    "check_gradcampp_question",
+    "check_gradcampp_weights",
+    "check_grid_error_question",
     "check_iou",
     "check_localization_error",
+    "check_logit_parts",
+    "check_marker_share",
+    "check_mean_spearman",
     "check_normalize",
+    "check_number",
+    "check_occlusion",
     "check_overlay",
     "check_peak_position",
+    "check_refined_peak_position",
+    "check_sanity_question",
+    "check_shortcut_diagnosis",
+    "check_sigmoid_head_cams",
+    "check_sigmoid_head_probabilities",
+    "check_sigmoid_question",
+    "check_transfer_cam",
     "check_upsample_nearest",
+    "shortcut_data",
+    "shortcut_model",
     "tiny_cnn_without_gap",
     "tiny_gap_cnn",
+    "tiny_logits_model",
+    "tiny_sigmoid_gap_cnn",
+    "tiny_transfer_model",
 ]

@@ -183,3 +183,50 @@ def feature_cases():
             rng.random((1, 7, 7, 2048), dtype=np.float32),
         ),
     ]
+
+
+def check_choice(title: str, fn, choices: dict, correct: str) -> None:
+    """Check an answer function ``fn() -> str`` that picks one of ``choices``.
+
+    ``choices`` maps every allowed answer to the hint a student who picks it reads if
+    it is wrong (what to look at again, never the answer).
+
+    >>> check_choice("q", lambda: "b", {"a": "look again", "b": ""}, "b")
+    ✓ q: all 1 cases agree with cam_edu.
+    >>> check_choice("q", lambda: "a", {"a": "look again", "b": ""}, "b")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ q: ...Hint: look again.
+    """
+
+    def cases():
+        got = call(fn, title, "your answer")
+        allowed = ", ".join(repr(c) for c in choices)
+        if not isinstance(got, str) or got.strip().lower() not in choices:
+            raise CheckFailed(f"your answer is {got!r}; return one of {allowed}")
+        got = got.strip().lower()
+        if got != correct:
+            raise CheckFailed(f"{got!r} is not the best answer. Hint: {choices[got]}")
+        return 1
+
+    run(title, cases)
+
+
+def check_number(title: str, fn, expected: float, tolerance: float, hint: str) -> None:
+    """Check an answer function ``fn() -> float`` against ``expected`` within ``tolerance``.
+
+    >>> check_number("q", lambda: 0.31, 0.3, 0.02, "recount")
+    ✓ q: all 1 cases agree with cam_edu.
+    """
+
+    def cases():
+        got = call(fn, title, "your answer")
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"your answer is {got!r}; return one number") from None
+        if not abs(value - expected) <= tolerance:
+            raise CheckFailed(f"your number is off by more than {tolerance:g}. Hint: {hint}")
+        return 1
+
+    run(title, cases)

@@ -250,3 +250,209 @@ def check_grad_cam(gradcam_weights, gradcam_map, activations_and_gradients) -> N
         return len(items)
 
     run("Grad-CAM, end to end", cases)
+
+
+# --------------------------------------------------------------------------- Grad-CAM++
+
+
+def check_gradcampp_weights(fn) -> None:
+    """Check ``gradcampp_weights(activations, grads)``: ``(N, H, W, K)`` twice -> ``(N, K)``.
+
+    Compared with :meth:`cam_edu.gradcam.GradCAMPlusPlus.channel_weights`:
+    ``alpha = sum_ij a_ij ReLU(g_ij)`` with ``a = g^2 / (2 g^2 + sum_ab A_ab g^3)``, and
+    ``a = 0`` where that denominator is 0.
+
+    >>> from cam_edu.gradcam import GradCAMPlusPlus
+    >>> check_gradcampp_weights(GradCAMPlusPlus.__new__(GradCAMPlusPlus).channel_weights)
+    ✓ gradcampp_weights: all 5 cases agree with cam_edu.
+    """
+    from cam_edu.gradcam import GradCAMPlusPlus
+
+    label = "gradcampp_weights"
+    reference = GradCAMPlusPlus.__new__(GradCAMPlusPlus)  # only the weighting rule
+
+    def cases():
+        rng = seeded_rng(17)
+        zero_grads = rng.normal(size=(1, 4, 4, 3))
+        zero_grads[0, :2] = 0.0
+        items = [
+            (
+                "activations and gradients (2, 7, 7, 8)",
+                rng.random((2, 7, 7, 8)),
+                rng.normal(size=(2, 7, 7, 8)),
+            ),
+            ("non-square (3, 5, 9, 4)", rng.random((3, 5, 9, 4)), rng.normal(size=(3, 5, 9, 4))),
+            (
+                "constant gradients w / Z (a GAP network), (1, 4, 4, 6)",
+                rng.random((1, 4, 4, 6)),
+                np.broadcast_to(rng.normal(size=(1, 1, 1, 6)) / 16, (1, 4, 4, 6)).copy(),
+            ),
+            ("gradients that are 0 at half the positions", rng.random((1, 4, 4, 3)), zero_grads),
+            (
+                "all-negative gradients (every weight 0)",
+                rng.random((2, 3, 3, 2)),
+                -rng.random((2, 3, 3, 2)) - 0.1,
+            ),
+        ]
+        for case, a, g in items:
+            a, g = a.astype(np.float32), g.astype(np.float32)
+            got = call(fn, label, case, a, g)
+            a64, g64 = a.astype(np.float64), g.astype(np.float64)
+            ref = reference.channel_weights(a64, g64)
+            g2, g3 = g64**2, g64**3
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = np.nan_to_num(g2 / (2 * g2 + a64 * g3))
+                no_two = np.nan_to_num(g2 / (g2 + a64.sum(axis=(1, 2), keepdims=True) * g3))
+                coeff = np.nan_to_num(g2 / (2 * g2 + a64.sum(axis=(1, 2), keepdims=True) * g3))
+            compare(
+                got,
+                ref,
+                label,
+                case,
+                shape_hint="one weight per image and channel: shape (N, K).",
+                value_hint="a_ij = g^2 / (2 g^2 + (sum over ALL positions of A) * g^3), then "
+                "alpha = sum over (i, j) of a_ij * ReLU(g_ij).",
+                mistakes=(
+                    (
+                        (coeff * g64).sum(axis=(1, 2)),
+                        "Grad-CAM++ sums only the POSITIVE gradients: ReLU(g).",
+                    ),
+                    (
+                        (local * np.maximum(g64, 0)).sum(axis=(1, 2)),
+                        "the third-order term has the SUM of the activation map over all "
+                        "positions, sum_ab A_ab, not A at the same position.",
+                    ),
+                    (
+                        (no_two * np.maximum(g64, 0)).sum(axis=(1, 2)),
+                        "the second derivative term has a factor 2: 2 g^2.",
+                    ),
+                    (
+                        (coeff * np.maximum(g64, 0)).mean(axis=(1, 2)),
+                        "sum over the positions; the a_ij already do the weighting.",
+                    ),
+                ),
+                rtol=1e-4,
+                atol=1e-6,
+            )
+        return len(items)
+
+    run(label, cases)
+
+
+# --------------------------------------------------------------------------- the sanity check
+
+
+def check_mean_spearman(fn) -> None:
+    """Check ``mean_spearman(maps_a, maps_b)``: two batches ``(N, H, W)`` -> one float, the
+    mean over the images of the Spearman rank correlation of their two maps.
+
+    Compared with :func:`cam_edu.gradcam.rank_correlation` (maps without a ranking,
+    constant ones, are left out; none left gives NaN).
+
+    >>> from cam_edu.gradcam import rank_correlation
+    >>> check_mean_spearman(rank_correlation)
+    ✓ mean_spearman: all 5 cases agree with cam_edu.
+    """
+    from scipy.stats import pearsonr, spearmanr
+
+    from cam_edu.gradcam import rank_correlation
+
+    label = "mean_spearman"
+
+    def cases():
+        rng = seeded_rng(18)
+        a = rng.random((3, 7, 7))
+        with_constant = rng.random((3, 5, 5))
+        with_constant[1] = 0.0
+        items = [
+            ("a map and its cube (same ranking), (3, 7, 7)", a, a**3),
+            ("a map and its negative", a, -a),
+            ("independent random maps (4, 6, 6)", rng.random((4, 6, 6)), rng.random((4, 6, 6))),
+            ("a map and a noisy increasing function of it", a, None),
+            (
+                "one of the maps is constant (all 0 after ReLU)",
+                with_constant,
+                rng.random((3, 5, 5)),
+            ),
+        ]
+        for case, x, y in items:
+            if y is None:
+                y = np.exp(3 * x) + 0.3 * rng.random(x.shape)
+            x, y = x.astype(np.float32), y.astype(np.float32)
+            got = call(fn, label, case, x, y)
+            ref = rank_correlation(x, y)
+            keep = [i for i in range(len(x)) if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0]
+            pearson = np.mean([pearsonr(x[i].ravel(), y[i].ravel()).statistic for i in keep])
+            pooled = spearmanr(x.ravel(), y.ravel()).statistic
+            compare(
+                got,
+                np.float64(ref),
+                label,
+                case,
+                shape_hint="return one number.",
+                value_hint="for each image, rank the positions of each map and correlate the "
+                "ranks (scipy.stats.spearmanr); leave out images where a map is constant; "
+                "return the mean.",
+                mistakes=(
+                    (
+                        pearson,
+                        "that is Pearson's correlation of the values; Spearman correlates "
+                        "their RANKS, so any increasing transform gives 1.",
+                    ),
+                    (
+                        pooled,
+                        "one correlation per image, then the mean: do not pool all images' "
+                        "positions into one ranking.",
+                    ),
+                ),
+                atol=1e-6,
+            )
+        return len(items)
+
+    run(label, cases)
+
+
+def check_sanity_question(fn) -> None:
+    """Check the answer to exercise 6b's question: which method fails the sanity check.
+
+    >>> check_sanity_question(lambda: "edges")
+    ✓ the sanity check: all 1 cases agree with cam_edu.
+    """
+    from cam_edu.exercises.checks.harness import check_choice
+
+    check_choice(
+        "the sanity check",
+        fn,
+        {
+            "gradcam": "a method passes when its maps CHANGE once the weights are random: "
+            "which correlation stayed high?",
+            "edges": "",
+            "both": "look at the two correlations after randomization again: do they "
+            "behave the same?",
+            "neither": "a correlation near 1 after randomization means the maps did not "
+            "depend on what the network learned.",
+        },
+        "edges",
+    )
+
+
+def check_gradcampp_question(fn) -> None:
+    """Check the answer to exercise 6a's question: the Grad-CAM++ weight of a channel whose
+    gradient is negative at every position.
+
+    >>> check_gradcampp_question(lambda: "zero")
+    ✓ a channel against the class: all 1 cases agree with cam_edu.
+    """
+    from cam_edu.exercises.checks.harness import check_choice
+
+    check_choice(
+        "a channel against the class",
+        fn,
+        {
+            "negative": "that is Grad-CAM's answer (the mean of the gradients); look at "
+            "which gradients Grad-CAM++ adds up.",
+            "zero": "",
+            "positive": "can a sum of a_ij * ReLU(g_ij) be positive when every g_ij < 0?",
+        },
+        "zero",
+    )

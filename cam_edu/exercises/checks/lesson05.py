@@ -1,0 +1,185 @@
+"""Self-checks of lesson 5: CAM out of a real, nested transfer-learning model, by hand.
+
+The checks' model is :func:`tiny_transfer_model`: a ``keras.applications.MobileNetV2``
+base (``weights=None``: random weights, nothing is downloaded) nested in a Sequential
+model after a ``Rescaling`` layer, then GAP and a Dense head, as in transfer learning.
+
+>>> check_cell_size_question(lambda: 32)
+✓ the size of a CAM cell: all 1 cases agree with cam_edu.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from cam_edu.exercises.checks.harness import CheckFailed, call, compare, run, seeded_rng
+
+INPUT_SIZE = 64
+
+
+def tiny_transfer_model(num_classes: int = 3):
+    """A transfer-learning model: Rescaling -> MobileNetV2 base (nested) -> GAP -> Dense.
+
+    The base is ``keras.applications.MobileNetV2(weights=None, include_top=False,
+    input_shape=(64, 64, 3), alpha=0.35)``: random weights (seed 3), its BatchNorm
+    statistics set by one pass over 16 random images, its features ``(N, 2, 2, 1280)``.
+    Inputs are ``(N, 64, 64, 3)`` pixels in ``[0, 255]``.
+
+    Returns:
+        ``(model, images)``: the model and 3 seeded random images ``(3, 64, 64, 3)``.
+
+    >>> model, images = tiny_transfer_model()  # doctest: +SKIP
+    """
+    model, images = _transfer_model(num_classes)
+    return model, images.copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _transfer_model(num_classes: int):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    base = keras.applications.MobileNetV2(
+        weights=None, include_top=False, input_shape=(INPUT_SIZE, INPUT_SIZE, 3), alpha=0.35
+    )
+    # Random weights and the default BatchNorm statistics (mean 0, variance 1) shrink the
+    # signal to ~1e-9 by the last layer; one pass in training mode with momentum 0 sets each
+    # BatchNorm's statistics to those of its input, as a trained base would have them.
+    norms = [la for la in base.layers if isinstance(la, keras.layers.BatchNormalization)]
+    calibration = seeded_rng(4).uniform(-1, 1, (16, INPUT_SIZE, INPUT_SIZE, 3)).astype("float32")
+    for layer in norms:
+        layer.momentum = 0.0
+    base(calibration, training=True)
+    for layer in norms:
+        layer.momentum = 0.99
+    model = keras.Sequential(
+        [
+            keras.Input((INPUT_SIZE, INPUT_SIZE, 3)),
+            keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="to_minus1_1"),
+            base,
+            keras.layers.GlobalAveragePooling2D(name="gap"),
+            keras.layers.Dense(num_classes, activation="softmax", name="predictions"),
+        ],
+        name="transfer",
+    )
+    images = (seeded_rng(3).random((3, INPUT_SIZE, INPUT_SIZE, 3)) * 255).astype(np.float32)
+    return model, images
+
+
+def check_feature_model(fn) -> None:
+    """Check ``feature_model_of(model)``: a ``keras.Model`` from the model's input to the
+    feature maps its GAP layer reads, ``(N, 2, 2, 1280)``.
+
+    Compared with ``cam_edu.cam.cam_head(model).feature_model`` on
+    :func:`tiny_transfer_model` (with and without a Dropout before the head).
+
+    >>> from cam_edu.cam import cam_head
+    >>> check_feature_model(lambda m: cam_head(m).feature_model)  # doctest: +SKIP
+    ✓ feature_model_of: all 2 cases agree with cam_edu.
+    """
+    import keras
+
+    from cam_edu.cam import cam_head
+
+    label = "feature_model_of"
+
+    def cases():
+        model, images = tiny_transfer_model()
+        base = next(la for la in model.layers if isinstance(la, keras.Model))
+        items = [("the transfer model Rescaling -> MobileNetV2 -> GAP -> Dense", model)]
+        for case, m in items:
+            got = call(fn, label, case, m)
+            if not isinstance(got, keras.Model):
+                raise CheckFailed(
+                    f"for {case}, {label} returned {type(got).__name__}; expected a keras.Model "
+                    "(keras.Model(inputs, outputs))"
+                )
+            features = call(got, "your feature model", case, images)
+            ref = cam_head(m).feature_model(images, training=False).numpy()
+            compare(
+                features,
+                ref,
+                label,
+                case,
+                shape_hint="the feature maps are the 4-D tensor the GAP layer reads, "
+                "(N, 2, 2, 1280) here, not the pooled vector (N, 1280).",
+                value_hint="the feature model must run every layer the full model runs "
+                "before the GAP, in order, on the model's input.",
+                mistakes=(
+                    (
+                        base(images, training=False).numpy(),
+                        "the base alone skips the Rescaling layer in front of it; call the "
+                        "outer model's layers in order, up to and including the base.",
+                    ),
+                ),
+                rtol=1e-4,
+                atol=1e-4,
+            )
+        return len(items)
+
+    run(label, cases)
+
+
+def check_transfer_cam(fn) -> None:
+    """Check ``transfer_cam(model, feature_model, images, class_index)`` -> ``(N, h, w)``:
+    one class per image, compared with :func:`cam_edu.cam.compute_cam`.
+
+    >>> check_transfer_cam(my_cam)  # doctest: +SKIP
+    ✓ transfer_cam: all 2 cases agree with cam_edu.
+    """
+    from cam_edu.cam import cam_head, compute_cam
+
+    label = "transfer_cam"
+
+    def cases():
+        model, images = tiny_transfer_model()
+        feature_model = cam_head(model).feature_model
+        items = [("3 images, classes [0, 2, 1]", [0, 2, 1]), ("3 images, class 2", [2, 2, 2])]
+        for case, classes in items:
+            classes = np.array(classes)
+            got = call(fn, label, case, model, feature_model, images, classes)
+            ref, _ = compute_cam(model, images, class_index=classes)
+            f = feature_model(images, training=False).numpy().astype(np.float64)
+            kernel = np.asarray(model.get_layer("predictions").kernel, np.float64)
+            summed = np.einsum("nhwk,k->nhw", f, kernel[:, classes].sum(axis=1))
+            compare(
+                got,
+                ref,
+                label,
+                case,
+                shape_hint="one map per image at the feature resolution: (N, 2, 2).",
+                value_hint="map n = sum_k w[k, class_index[n]] * f[n, :, :, k], with w the "
+                "kernel of the Dense layer after the GAP.",
+                mistakes=(
+                    (
+                        np.maximum(ref, 0),
+                        "the CAM is the raw weighted sum; do not apply ReLU.",
+                    ),
+                    (summed, "each image uses ITS class's column of the kernel only."),
+                ),
+                rtol=1e-3,
+                atol=1e-4,
+            )
+        return len(items)
+
+    run(label, cases)
+
+
+def check_cell_size_question(fn) -> None:
+    """Check the answer to exercise 5's question: how many input pixels wide one cell of
+    the CAM is for a ``64 x 64`` MobileNetV2 input (its ``2 x 2`` feature grid: 32).
+
+    >>> check_cell_size_question(lambda: 32)
+    ✓ the size of a CAM cell: all 1 cases agree with cam_edu.
+    """
+    from cam_edu.exercises.checks.harness import check_number
+
+    check_number(
+        "the size of a CAM cell",
+        fn,
+        float(INPUT_SIZE // 2),
+        0.5,
+        "print the shape of the feature maps: how many cells cover the 64 pixels of one side?",
+    )
