@@ -60,8 +60,11 @@ def site_links(markdown: str) -> str:
 
     >>> site_links("[`01_a`](notebooks/01_a.ipynb), ![x](docs/images/x.png)")
     '[`01_a`](lessons/01_a.ipynb), ![x](images/x.png)'
+    >>> site_links("[`ex01_a`](notebooks/exercises/ex01_a.ipynb)")
+    '[`ex01_a`](exercises/ex01_a.ipynb)'
     """
     markdown = re.sub(r"\]\(notebooks/exercises/\)", "](exercises/index.md)", markdown)
+    markdown = re.sub(r"\]\(notebooks/(exercises/ex[\w-]+\.ipynb)\)", r"](\1)", markdown)
     markdown = re.sub(r"\]\(notebooks/(\d\d_[\w-]+\.ipynb)\)", r"](lessons/\1)", markdown)
     return markdown.replace("](docs/images/", "](images/")
 
@@ -98,7 +101,10 @@ def _exercises_index() -> str:
 def _lesson(path: Path):
     nb = copy.deepcopy(nbformat.read(path, as_version=4))
     freeze_widgets(nb)
-    for cell in nb.cells:  # myst-nb does not read attachments: link the drawn diagrams
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":  # the lesson's exercise is one folder up on the site
+            cell.source = cell.source.replace("](exercises/", "](../exercises/")
+        # myst-nb does not read attachments: link the drawn diagrams
         if cell.cell_type == "markdown" and cell.pop("attachments", None):
             cell.source = re.sub(
                 r"\(attachment:(\w+\.png)\)", r"(../images/diagrams/\1)", cell.source
