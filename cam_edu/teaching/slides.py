@@ -13,6 +13,7 @@ packages next to the decks (:mod:`cam_edu.teaching.assets`), never from a CDN.
 from __future__ import annotations
 
 import copy
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +64,17 @@ def exporter():
     return SlidesExporter(config=config)
 
 
+EXERCISE_LINK = re.compile(r"\[([^\]]+)\]\(exercises/[^)]+\)")
+
+
 def deck_html(notebook: Path) -> tuple[str, int]:
     """The deck of one lesson as HTML, and its number of (sub-)slides."""
     nb = copy.deepcopy(nbformat.read(notebook, as_version=4))
     slides = with_speaker_notes(nb)
     freeze_widgets(nb)
+    for cell in nb.cells:  # a deck is shown, not browsed: the exercise's name, without a link
+        if cell.cell_type == "markdown":
+            cell.source = EXERCISE_LINK.sub(r"\1", cell.source)
     html, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     return html, slides
 
