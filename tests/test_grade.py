@@ -313,7 +313,10 @@ def test_several_notebooks_for_one_exercise_and_unknown_files(tmp_path):
         ("from cam_edu.exercises.checks import check_sigmoid_head_cams", None),
         ("import cam_edu.exercises.checks", None),
         ("check_sigmoid_head_cams(sigmoid_head_cams)\nx = 1", None),
-        ("from cam_edu.exercises.checks import check_iou as check_sigmoid_head_cams", "redefines"),
+        (
+            "from cam_edu.exercises.checks import check_occlusion as check_sigmoid_head_cams",
+            "redefines",
+        ),
         ("from mine import check_sigmoid_head_cams", "redefines"),
         ("check_sigmoid_head_cams = print", "redefines"),
         ("def check_sigmoid_head_cams(f):\n    pass", "redefines"),

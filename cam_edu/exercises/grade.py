@@ -19,8 +19,8 @@ a copy in memory, in a fresh kernel whose working folder is a new temporary fold
 with a time limit for the whole notebook. The submission itself is only read.
 
 Every self-check cell of the exercise becomes one row, named by the check function
-it calls (``check_gap_loop``). A check passes when its cell, unchanged, ran and printed
-its ``✓`` line. A notebook that is not valid JSON, crashes, runs past the time limit
+it calls (``check_sigmoid_head_cams``). A check passes when its cell, unchanged, ran
+and printed its ``✓`` line. A notebook that is not valid JSON, crashes, runs past the time limit
 or lost a check cell gives failed rows saying why. A submission whose check cells
 were edited, or that redefines a check function, is *tampered*: it is not run and
 each of its rows says ``TAMPERED``. A student with no notebook for an exercise that
@@ -127,7 +127,7 @@ def _calls(source: str) -> set[str]:
 
 
 def _check_name(source: str) -> str:
-    """The check function(s) a self-check cell calls, e.g. ``check_gap_loop``."""
+    """The check function(s) a self-check cell calls, e.g. ``check_sigmoid_head_cams``."""
     calls = sorted(_calls(source))
     return "+".join([c for c in calls if c.startswith("check_")] or calls or ["self-check"])
 
@@ -414,9 +414,10 @@ async def _grade_all(submissions, timeout, jobs, kernel, progress) -> list[Row]:
 def grades_csv(rows: list[Row]) -> str:
     """The rows as CSV text (``passed`` as 1 or 0).
 
-    >>> print(grades_csv([Row("ann", "ex01_gap_loop", "check_gap_loop", True, "")]), end="")
+    >>> row = Row("ann", "ex01_sigmoid_head_cam", "check_sigmoid_head_cams", True, "")
+    >>> print(grades_csv([row]), end="")
     student,exercise,check,passed,hint
-    ann,ex01_gap_loop,check_gap_loop,1,
+    ann,ex01_sigmoid_head_cam,check_sigmoid_head_cams,1,
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

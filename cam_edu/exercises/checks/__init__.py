@@ -16,60 +16,47 @@ function returns a choice or a number (:func:`.harness.check_choice`,
 :func:`.harness.check_number`). One module per lesson, over a small :mod:`.harness`:
 
 - :mod:`.harness`: calling the student's function, comparing, the ✓ / ✗ line
-- :mod:`.lesson01`: GAP loop; the CAM of a one-unit sigmoid head ([-M, M])
-- :mod:`.lesson02`: vectorized GAP and CAM, the CAM identity, the logit split by region
-- :mod:`.lesson03`: upsampling, overlay, boxes, IoU; finding a shortcut with CAM
-- :mod:`.lesson04`: the crack's position (column and parabola), its error, chance
+- :mod:`.lesson01`: the CAM of a one-unit sigmoid head ([-M, M])
+- :mod:`.lesson02`: the CAM of each image's class, the logit split by region
+- :mod:`.lesson03`: finding a shortcut with CAM
+- :mod:`.lesson04`: the crack's position between columns (parabola), the grid's own error
 - :mod:`.lesson05`: the feature model and CAM of a nested transfer-learning model
 - :mod:`.lesson06`: Grad-CAM, Grad-CAM++ weights, the randomization sanity check
 - :mod:`.lesson07`: occlusion sensitivity; reading deletion curves
 
->>> import numpy as np
->>> check_gap_loop(lambda f: np.asarray(f).mean(axis=(1, 2)))
-✓ global_average_pool_loop: all 6 cases agree with cam_edu.
->>> check_gap_loop(lambda f: np.asarray(f).sum(axis=(1, 2)))  # doctest: +ELLIPSIS
+>>> check_sigmoid_question(lambda: "raises")
+✓ the negative region: all 1 cases agree with cam_edu.
+>>> check_sigmoid_question(lambda: "lowers")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ global_average_pool_loop: ...sum over...
+cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ the negative region: 'lowers' is not...
 """
 
 from cam_edu.exercises.checks.harness import SelfCheckFailed, check_choice, check_number
 from cam_edu.exercises.checks.lesson01 import (
-    check_gap_loop,
     check_sigmoid_head_cams,
     check_sigmoid_head_probabilities,
     check_sigmoid_question,
     tiny_sigmoid_gap_cnn,
 )
 from cam_edu.exercises.checks.lesson02 import (
-    check_cam_identity,
     check_cam_per_image,
-    check_cam_vectorized,
     check_dark_region_question,
-    check_gap_vectorized,
     check_logit_parts,
     tiny_gap_cnn,
 )
 from cam_edu.exercises.checks.lesson03 import (
     MARKER_BOX,
     add_marker,
-    check_box_from_cam,
     check_counterfactual_accuracy,
     check_evidence_in_box,
-    check_iou,
     check_marker_share,
-    check_normalize,
-    check_overlay,
     check_shortcut_diagnosis,
-    check_upsample_nearest,
     shortcut_data,
     shortcut_model,
 )
 from cam_edu.exercises.checks.lesson04 import (
-    check_expected_chance_error,
     check_grid_error_question,
-    check_localization_error,
-    check_peak_position,
     check_refined_peak_position,
 )
 from cam_edu.exercises.checks.lesson05 import (
@@ -100,36 +87,25 @@ __all__ = [
     "SelfCheckFailed",
     "add_marker",
     "check_activations_and_gradients",
-    "check_box_from_cam",
-    "check_cam_identity",
     "check_cam_per_image",
-    "check_cam_vectorized",
     "check_cell_size_question",
     "check_choice",
     "check_counterfactual_accuracy",
     "check_dark_region_question",
     "check_deletion_question",
     "check_evidence_in_box",
-    "check_expected_chance_error",
     "check_feature_model",
-    "check_gap_loop",
-    "check_gap_vectorized",
     "check_grad_cam",
     "check_gradcam_map",
     "check_gradcam_weights",
     "check_gradcampp_question",
     "check_gradcampp_weights",
     "check_grid_error_question",
-    "check_iou",
-    "check_localization_error",
     "check_logit_parts",
     "check_marker_share",
     "check_mean_spearman",
-    "check_normalize",
     "check_number",
     "check_occlusion",
-    "check_overlay",
-    "check_peak_position",
     "check_refined_peak_position",
     "check_sanity_question",
     "check_shortcut_diagnosis",
@@ -137,7 +113,6 @@ __all__ = [
     "check_sigmoid_head_probabilities",
     "check_sigmoid_question",
     "check_transfer_cam",
-    "check_upsample_nearest",
     "shortcut_data",
     "shortcut_model",
     "tiny_cnn_without_gap",

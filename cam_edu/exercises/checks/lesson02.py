@@ -1,107 +1,16 @@
-"""Self-checks of lesson 2: vectorized GAP and CAM, and the CAM identity.
+"""Self-checks of lesson 2: the CAM of each image's class, the logit split by region.
 
->>> check_gap_vectorized(lambda f: f.mean(axis=(1, 2)))
-✓ global_average_pool: all 7 cases agree with cam_edu.
+>>> check_dark_region_question(lambda: 61.91 / 12.97)
+✓ the darkest colour: all 1 cases agree with cam_edu.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cam_edu.cam import softmax
 from cam_edu.exercises.checks.harness import call, compare, require_no_loops, run, seeded_rng
-from cam_edu.exercises.checks.lesson01 import gap_cases
 
-
-def check_gap_vectorized(fn) -> None:
-    """Check a loop-free ``global_average_pool(features)``: ``(N, H, W, K)`` -> ``(N, K)``.
-
-    Same cases as :func:`check_gap_loop`, plus: the source must contain no loop.
-
-    >>> check_gap_vectorized(lambda f: f.mean(axis=(1, 2)))
-    ✓ global_average_pool: all 7 cases agree with cam_edu.
-    """
-    label = "global_average_pool"
-
-    def cases():
-        n = gap_cases(fn, label)
-        require_no_loops(fn, label, "one reduction (tf.reduce_mean or np.mean over axes 1 and 2)")
-        return n + 1
-
-    run(label, cases)
-
-
-def _cam_cases(fn, label: str) -> int:
-    from cam_edu.cam import class_activation_maps
-
-    rng = seeded_rng(1)
-    cases = [
-        ("features of ones (1, 2, 2, 3) and weights of ones (3, 2)", (1, 2, 2, 3), 2, "ones"),
-        ("random features (2, 7, 7, 16) and weights (16, 10)", (2, 7, 7, 16), 10, "random"),
-        ("one channel and one class: (1, 4, 4, 1) and (1, 1)", (1, 4, 4, 1), 1, "random"),
-        ("non-square maps (3, 5, 9, 4) and weights (4, 7)", (3, 5, 9, 4), 7, "random"),
-        ("negative weights, (2, 3, 3, 8) and (8, 3)", (2, 3, 3, 8), 3, "negative"),
-    ]
-    for case, shape, c, kind in cases:
-        k = shape[-1]
-        if kind == "ones":
-            f, w = np.ones(shape, np.float32), np.ones((k, c), np.float32)
-        else:
-            f = rng.random(shape, dtype=np.float32)
-            w = rng.normal(size=(k, c)).astype(np.float32)
-            if kind == "negative":
-                w = -np.abs(w)
-        got = call(fn, label, case, f, w)
-        ref = class_activation_maps(f, w).astype(np.float64)
-        lo = ref.min(axis=(1, 2), keepdims=True)
-        span = ref.max(axis=(1, 2), keepdims=True) - lo
-        compare(
-            got,
-            ref,
-            label,
-            case,
-            shape_hint="the CAMs of all classes have shape (N, H, W, C): flatten the "
-            "positions to (N * H * W, K), multiply by the (K, C) kernel, reshape back.",
-            value_hint="M[n, y, x, c] = sum over k of f[n, y, x, k] * w[k, c].",
-            mistakes=(
-                (np.maximum(ref, 0.0), "the CAM is the raw weighted sum; do not apply ReLU."),
-                (
-                    np.where(span > 0, (ref - lo) / np.where(span > 0, span, 1.0), 0.0),
-                    "return the raw maps; normalizing is for display only.",
-                ),
-                (
-                    ref / k,
-                    "a weighted SUM over the channels, not a mean: do not divide by K.",
-                ),
-            ),
-            rtol=1e-4,
-            atol=1e-4,
-        )
-    return len(cases)
-
-
-def check_cam_vectorized(fn) -> None:
-    """Check a loop-free ``class_activation_maps(features, weights)``.
-
-    ``features`` ``(N, H, W, K)`` and ``weights`` ``(K, C)`` -> maps ``(N, H, W, C)``,
-    compared with :func:`cam_edu.cam.class_activation_maps`; the source must hold no loop.
-
-    >>> check_cam_vectorized(lambda f, w: np.einsum("nhwk,kc->nhwc", f, w))
-    ✓ class_activation_maps: all 6 cases agree with cam_edu.
-    """
-    label = "class_activation_maps"
-
-    def cases():
-        n = _cam_cases(fn, label)
-        require_no_loops(
-            fn, label, "one matrix product (tf.matmul on reshaped features, or einsum)"
-        )
-        return n + 1
-
-    run(label, cases)
-
-
-# --------------------------------------------------------------------------- the CAM identity
+# --------------------------------------------------------------------------- a tiny GAP CNN
 
 
 def tiny_gap_cnn():
@@ -120,85 +29,6 @@ def tiny_gap_cnn():
     )
     images = seeded_rng(7).random((3, 16, 16, 1), dtype=np.float32)
     return model, images
-
-
-def check_cam_identity(logits_via_gap, logits_via_cam) -> None:
-    """Check two ways to the same logits: ``(features, weights, bias)`` -> ``(N, C)``.
-
-    ``logits_via_gap`` pools first (``mean_xy f_k``, then the Dense layer);
-    ``logits_via_cam`` builds the maps ``M_c`` first and averages them. Both are
-    compared with each other and with the pre-softmax logits of a tiny untrained
-    GAP CNN (:func:`cam_edu.layers.cut_model`).
-
-    >>> gap = lambda f, w, b: f.mean(axis=(1, 2)) @ w + b
-    >>> cam = lambda f, w, b: np.einsum("nhwk,kc->nhwc", f, w).mean(axis=(1, 2)) + b
-    >>> check_cam_identity(gap, cam)  # doctest: +SKIP
-    ✓ the CAM identity: all 8 cases agree with cam_edu.
-    """
-    from cam_edu.cam import cam_head
-    from cam_edu.layers import cut_model
-
-    def cases():
-        rng = seeded_rng(2)
-        arrays = [
-            ("random (2, 7, 7, 16), weights (16, 10), bias (10,)", (2, 7, 7, 16), 10),
-            ("non-square (3, 5, 9, 4), weights (4, 7), bias (7,)", (3, 5, 9, 4), 7),
-            ("one class: (1, 4, 4, 3), weights (3, 1), bias (1,)", (1, 4, 4, 3), 1),
-        ]
-        model, images = tiny_gap_cnn()
-        head = cam_head(model)
-        features = head.feature_model(images, training=False).numpy()
-        _, logits = cut_model(model, head.feature_layer)(images, training=False)
-        checks = [(case, *_fwb(rng, s, c), None) for case, s, c in arrays]
-        checks.append(
-            (
-                "a tiny untrained GAP CNN's features (3, 4, 4, 8), kernel (8, 5), bias (5,)",
-                features,
-                head.kernel,
-                head.bias,
-                logits.numpy(),
-            )
-        )
-        n = 0
-        for fn, label, kind in (
-            (logits_via_gap, "logits_via_gap", "gap"),
-            (logits_via_cam, "logits_via_cam", "cam"),
-        ):
-            for case, f, w, b, model_logits in checks:
-                ref = f.astype(np.float64).mean(axis=(1, 2)) @ w + b
-                got = call(fn, label, case, f, w, b)
-                maps = np.einsum("nhwk,kc->nhwc", f.astype(np.float64), w)
-                compare(
-                    got,
-                    ref if model_logits is None else model_logits,
-                    label,
-                    case if model_logits is None else case + " (the model's own logits)",
-                    shape_hint="one logit per image and class: shape (N, C).",
-                    value_hint=(
-                        "pool first: F = mean over (x, y) of f, then F @ w + b."
-                        if kind == "gap"
-                        else "build the maps M = sum_k w[k, c] f_k first, then average M "
-                        "over (x, y) and add b."
-                    ),
-                    mistakes=(
-                        (ref - b, "add the Dense bias b_c."),
-                        (maps.sum(axis=(1, 2)) + b, "average over the positions, not sum."),
-                        (softmax(ref), "return the pre-softmax logits; no softmax here."),
-                    ),
-                    rtol=1e-4,
-                    atol=1e-4,
-                )
-                n += 1
-        return n
-
-    run("the CAM identity", cases)
-
-
-def _fwb(rng, shape, c):
-    f = rng.random(shape, dtype=np.float32)
-    w = rng.normal(size=(shape[-1], c)).astype(np.float32)
-    b = rng.normal(size=(c,)).astype(np.float32)
-    return f, w, b
 
 
 # ------------------------------------------------------------------ where the logit comes from
