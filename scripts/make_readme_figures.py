@@ -3,9 +3,8 @@
     .venv/bin/python scripts/make_readme_figures.py              # the three figures
     .venv/bin/python scripts/make_readme_figures.py --lab        # + JupyterLab screenshot
 
-Figures (the MNIST GAP CNN of lessons 1-3, trained once and cached by
-``cam_edu.course.models.mnist_gap_cnn``; without a network the data is the offline subset of
-5,000 real MNIST digits, and the script prints which):
+Figures (the MNIST GAP CNN of lessons 1-3, the shipped checkpoint ``mnist_gap``, on the
+lessons' 1,000 held-out digits of the offline MNIST subset):
 
 - ``explorer.png`` -- the picture the explorer widget shows (``cam_explorer(...).png()``)
   for a test digit, as in notebook 03;
@@ -35,12 +34,11 @@ OUT = ROOT / "docs" / "images"
 
 def mnist_model_and_digits(n: int = 200):
     """The lessons' MNIST GAP CNN and the first ``n`` test digits, as in notebook 03."""
+    from cam_edu.course.checkpoints import load_checkpoint
     from cam_edu.course.data import load_mnist
-    from cam_edu.course.models import mnist_gap_cnn, seed_everything
 
-    seed_everything(0)
-    data = load_mnist()
-    model = mnist_gap_cnn(data)
+    data = load_mnist(offline=True)
+    model = load_checkpoint("mnist_gap")
     return model, data, data.x_test[:n], data.y_test[:n]
 
 
