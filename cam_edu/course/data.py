@@ -282,6 +282,20 @@ class CanvasDigits(NamedTuple):
     boxes: np.ndarray
 
 
+def _digits_and_labels(images, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Check digits ``(N, h, w[, 1])`` in [0, 1] and one label each; return ``(N, h, w, 1)``."""
+    x = np.asarray(images, np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] != 1:
+        raise ValueError(f"images must have shape (N, h, w, 1) or (N, h, w); got {x.shape}.")
+    _check_unit_range(x, "images")
+    y = np.asarray(labels)
+    if y.shape != (len(x),):
+        raise ValueError(f"labels must have shape ({len(x)},), one per image; got {y.shape}.")
+    return x, y
+
+
 def digits_on_canvas(
     images, labels, canvas_size: int = 56, seed: int = 0, ink_threshold: float = 0.1
 ) -> CanvasDigits:
@@ -303,15 +317,7 @@ def digits_on_canvas(
     >>> d.x.shape, float(d.x.sum()), int(d.boxes[0, 2] - d.boxes[0, 0])
     ((1, 6, 6, 1), 4.0, 2)
     """
-    x = np.asarray(images, np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] != 1:
-        raise ValueError(f"images must have shape (N, h, w, 1) or (N, h, w); got {x.shape}.")
-    _check_unit_range(x, "images")
-    y = np.asarray(labels)
-    if y.shape != (len(x),):
-        raise ValueError(f"labels must have shape ({len(x)},), one per image; got {y.shape}.")
+    x, y = _digits_and_labels(images, labels)
     n, h, w, _ = x.shape
     if not isinstance(canvas_size, int) or canvas_size < max(h, w):
         raise ValueError(
@@ -390,15 +396,7 @@ def same_class_pairs_on_canvas(
     >>> pairs.sources.tolist()
     [[0, 1], [1, 0]]
     """
-    x = np.asarray(images, np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] != 1:
-        raise ValueError(f"images must have shape (N, h, w, 1) or (N, h, w); got {x.shape}.")
-    _check_unit_range(x, "images")
-    y = np.asarray(labels)
-    if y.shape != (len(x),):
-        raise ValueError(f"labels must have shape ({len(x)},), one per image; got {y.shape}.")
+    x, y = _digits_and_labels(images, labels)
     n, h, w, _ = x.shape
     if not isinstance(canvas_size, int) or canvas_size < 2 * min(h, w):
         raise ValueError(
