@@ -13,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test setup lint benchmark exercises checkpoints clean slides site prefetch diagrams
+.PHONY: lab test setup lint benchmark exercises checkpoints clean slides site prefetch diagrams lessons
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(STAMP) $(NODE_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Run the lessons as `make test` checks them (offline, seeded) and store their outputs.
+lessons: $(STAMP)
+	$(BIN)/python -m cam_edu.teaching execute $(LESSONS)
 
 exercises: $(STAMP)
 	$(BIN)/python -m cam_edu.exercises build --execute

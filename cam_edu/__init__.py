@@ -27,7 +27,9 @@ models, ResNet50 and ImageNet photos, the cantilever simulation).
 the grader) and :mod:`cam_edu.teaching` (slides, the course website, the instructor page,
 pre-fetching the downloads for a classroom without a network).
 
-The entry points are importable from here:
+Everything a lesson or an exercise uses from the library is importable from here (loaded
+on first use, so ``import cam_edu`` stays light); drawing lives in :mod:`cam_edu.viz` and
+the course's material in :mod:`cam_edu.course`:
 
 >>> import numpy as np
 >>> from cam_edu import class_activation_maps
@@ -35,59 +37,68 @@ The entry points are importable from here:
 (1, 2, 2, 4)
 """
 
-import os
+from __future__ import annotations
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-from cam_edu.cam import (  # noqa: E402 - the environment above must come first
-    cam_head,
-    class_activation_map_loop,
-    class_activation_maps,
-    class_probabilities,
-    compute_cam,
-)
-from cam_edu.faithfulness import (  # noqa: E402
-    curve_auc,
-    deletion_curve,
-    insertion_curve,
-    randomization_correlation,
-)
-from cam_edu.gap import global_average_pool, global_average_pool_loop  # noqa: E402
-from cam_edu.gradcam import cascading_randomization, grad_cam, grad_cam_plus_plus  # noqa: E402
-from cam_edu.layers import cut_model, locate_target  # noqa: E402
-from cam_edu.localize import bbox_from_cam, box_accuracy, iou  # noqa: E402
-from cam_edu.perturbation import lime_map, occlusion_map, score_cam  # noqa: E402
-from cam_edu.viz import overlay, plot_cam_grid, upsample  # noqa: E402
-from cam_edu.widgets import cam_explorer  # noqa: E402
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "bbox_from_cam",
-    "box_accuracy",
-    "cam_explorer",
-    "cam_head",
-    "cascading_randomization",
-    "class_activation_map_loop",
-    "class_activation_maps",
-    "class_probabilities",
-    "compute_cam",
-    "curve_auc",
-    "cut_model",
-    "deletion_curve",
-    "global_average_pool",
-    "global_average_pool_loop",
-    "grad_cam",
-    "grad_cam_plus_plus",
-    "insertion_curve",
-    "iou",
-    "lime_map",
-    "locate_target",
-    "occlusion_map",
-    "overlay",
-    "plot_cam_grid",
-    "randomization_correlation",
-    "score_cam",
-    "upsample",
-]
+# name -> the module that defines it. One table: ``from cam_edu import grad_cam`` imports
+# ``cam_edu.gradcam`` then, not before.
+_EXPORTS = {
+    "cam": (
+        "cam_head",
+        "class_activation_map_loop",
+        "class_activation_maps",
+        "class_probabilities",
+        "compute_cam",
+        "softmax",
+    ),
+    "gap": ("global_average_pool", "global_average_pool_loop"),
+    "layers": ("cut_model", "locate_target", "logits_model"),
+    "reading": ("cam_numbers",),
+    "localize": ("bbox_from_cam", "box_accuracy", "box_area", "iou"),
+    "gradcam": (
+        "GradCAM",
+        "cascading_randomization",
+        "grad_cam",
+        "grad_cam_plus_plus",
+        "rank_correlation",
+    ),
+    "faithfulness": (
+        "BoxTruth",
+        "bootstrap_difference",
+        "compare_methods",
+        "curve_auc",
+        "deletion_curve",
+        "insertion_curve",
+        "pointing_game",
+        "randomization_correlation",
+    ),
+    "perturbation": (
+        "ClassScores",
+        "baseline_images",
+        "grid_segmentation",
+        "lime_map",
+        "occlusion_map",
+        "score_cam",
+    ),
+    "timing": ("speedup",),
+    "viz": ("overlay", "plot_cam_grid", "show_map", "upsample"),
+    "widgets": ("cam_explorer",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'cam_edu' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cam_edu.{_MODULE_OF[name]}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

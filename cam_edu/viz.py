@@ -6,22 +6,42 @@
 >>> normalize(np.array([[1.0, 3.0], [2.0, 5.0]])).tolist()
 [[0.0, 0.5], [0.25, 1.0]]
 
-:func:`overlay`, :func:`show_cam` and :func:`plot_cam_grid` scale each map to [0, 1]
-(where it is high); :func:`show_signed_cam` keeps its sign and zero level.
+The course draws every map in one picture language, and this module is its only author:
+
+- a **signed** map (a raw CAM, occlusion, LIME weights, a difference of maps) on the
+  diverging :data:`SIGNED_CMAP`, centred at 0 with symmetric limits;
+- an **unsigned** or min-max scaled map on the perceptually uniform :data:`UNSIGNED_CMAP`
+  (``jet`` invents edges and hides order; a lesson may show it only to say so);
+- the input in grey under the map (a digit or a beam also outlined), so it stays readable;
+- truth (boxes, positions) in :data:`TRUTH_COLOR`, which neither colormap uses; a box found
+  from the map dashed white;
+- a colorbar that says what the colours show; titles at least 9 pt at the displayed size.
+
+:func:`show_map` draws one panel, :func:`plot_cam_grid` a grid, :func:`overlay` the picture
+as an array (for the explorer).
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import matplotlib as mpl
+import matplotlib.patheffects
 import numpy as np
 import tensorflow as tf
+from scipy import ndimage
 
 from cam_edu.localize import as_box
 from cam_edu.validate import as_float_array, as_heatmap
 
 UPSAMPLING_METHODS = ("bilinear", "nearest", "bicubic", "area", "lanczos3")
+SIGNED_CMAP = "RdBu_r"  # diverging, white at 0: evidence for (red) and against (blue)
+UNSIGNED_CMAP = "inferno"  # perceptually uniform: brighter is more
+TRUTH_COLOR = "#00e05a"  # true boxes and positions: a green neither colormap uses
+MAX_WIDTH_IN = 7.4  # the lessons' column at 100 dpi: wider figures would be shrunk
+TITLE_PT, LABEL_PT = 10, 9  # font sizes of panel titles and of labels and ticks
+FIGURE_PIXELS = 128  # a map on its image is drawn at least this many pixels high in figures
 
 
 def upsample(heatmap, size, method: str = "bilinear") -> np.ndarray:
@@ -122,33 +142,133 @@ def as_display_image(image, name: str = "image") -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", method: str = "bilinear"):
-    """Blend a colored heatmap over an image.
+def map_norm(heatmap, signed: bool, vmin=None, vmax=None) -> mpl.colors.Normalize:
+    """The colour scale of a map: what value each end of the colormap stands for.
+
+    A signed map (a raw CAM, occlusion, LIME weights, a difference of maps) is centred at 0
+    with symmetric limits ``[-v, v]``, ``v = vmax`` or ``max |heatmap|``. An unsigned map
+    runs from ``vmin`` to ``vmax``, each defaulting to the map's own minimum and maximum
+    (min-max scaling). Pass the same limits to several panels to compare them.
+
+    >>> map_norm(np.array([[-1.0, 3.0]]), signed=True).vmin
+    -3.0
+    >>> n = map_norm(np.array([[1.0, 3.0]]), signed=False); (n.vmin, n.vmax)
+    (1.0, 3.0)
+    """
+    m = np.asarray(heatmap, np.float32)
+    if signed:
+        v = float(np.abs(m).max()) if vmax is None else float(vmax)
+        v = v if v > 0 else 1.0
+        return mpl.colors.Normalize(-v, v)
+    lo = float(m.min()) if vmin is None else float(vmin)
+    hi = float(m.max()) if vmax is None else float(vmax)
+    return mpl.colors.Normalize(lo, hi if hi > lo else lo + 1.0)
+
+
+def default_cmap(signed: bool) -> str:
+    """The course's colormap: diverging for signed maps, perceptually uniform otherwise.
+
+    >>> default_cmap(True), default_cmap(False)
+    ('RdBu_r', 'inferno')
+    """
+    return SIGNED_CMAP if signed else UNSIGNED_CMAP
+
+
+def grey(image) -> np.ndarray:
+    """An image ``(H, W[, 1|3])`` as grey levels ``(H, W)`` in ``[0, 1]`` (Rec. 601 luma).
+
+    >>> grey(np.ones((2, 2, 3), np.uint8) * 255).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    rgb = as_display_image(image)
+    return (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
+
+
+def outline(image, size=None) -> np.ndarray:
+    """The input's outline for drawing over a map: ``(H', W')`` int8, 1 on the bright side
+    of the edge, -1 on the dark side, 0 elsewhere.
+
+    The image is resized to ``size`` ``(H', W')`` (default its own), so that the line is one
+    pixel of the picture wide however coarse the image, and cut at the middle of its range.
+
+    >>> im = np.zeros((4, 4)); im[1:3, 1:3] = 1.0
+    >>> outline(im).tolist()[1]
+    [-1, 1, 1, -1]
+    """
+    g = grey(image)
+    size = g.shape if size is None else tuple(int(s) for s in size)
+    if size != g.shape:
+        g = tf.image.resize(g[None, ..., None], size, method="bilinear").numpy()[0, ..., 0]
+    ink = g > 0.5 * (float(g.min()) + float(g.max()))
+    inner = ink & ~ndimage.binary_erosion(ink, border_value=1)
+    outer = ndimage.binary_dilation(ink) & ~ink
+    return inner.astype(np.int8) - outer.astype(np.int8)
+
+
+def overlay(
+    image,
+    heatmap,
+    alpha: float | None = None,
+    cmap: str | None = None,
+    method: str = "bilinear",
+    signed: bool = False,
+    vmin=None,
+    vmax=None,
+    size=None,
+) -> np.ndarray:
+    """A map on its input: the course's picture, as an array (figures and the explorer).
+
+    Every colour in the picture belongs to the map; the input stays readable:
+
+    - a one-channel image (a digit, a beam) is drawn as its :func:`outline`, a white line
+      with a dark edge, over the map (opaque by default);
+    - a colour photo is drawn in grey under the map (``alpha`` 0.6 by default).
 
     Args:
         image: ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``; uint8 0-255 or float 0-1.
-        heatmap: ``(h, w)``; upsampled to ``(H, W)`` if smaller, then min-max normalized.
-        alpha: heatmap opacity in ``[0, 1]``.
-        cmap: a matplotlib colormap name.
+        heatmap: ``(h, w)``; upsampled to the picture's size.
+        alpha: the map's opacity over the grey image, in ``[0, 1]``.
+        cmap: a matplotlib colormap name; default :func:`default_cmap`.
         method: upsampling method (see :func:`upsample`).
+        signed: centre the scale at 0 (see :func:`map_norm`).
+        vmin, vmax: the scale's limits (see :func:`map_norm`).
+        size: the picture's ``(height, width)``, default the image's; larger sizes give
+            a finer outline.
 
     Returns:
-        float RGB image ``(H, W, 3)`` in ``[0, 1]``.
+        float RGB image ``(*size, 3)`` in ``[0, 1]``.
 
     >>> overlay(np.zeros((28, 28)), np.eye(7)).shape
     (28, 28, 3)
     """
-    rgb = as_display_image(image)
+    raw = np.asarray(image)
+    one_channel = raw.ndim == 2 or raw.shape[-1] == 1
+    underlay = grey(image)
     m = as_heatmap(heatmap)
+    alpha = (1.0 if one_channel else 0.6) if alpha is None else alpha
     if not isinstance(alpha, int | float | np.floating | np.integer) or isinstance(alpha, bool):
-        raise TypeError(f"alpha must be a number in [0, 1] (the heatmap's opacity); got {alpha!r}.")
+        raise TypeError(f"alpha must be a number in [0, 1] (the map's opacity); got {alpha!r}.")
     if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1] (the heatmap's opacity); got {alpha}.")
+        raise ValueError(f"alpha must lie in [0, 1] (the map's opacity); got {alpha}.")
+    cmap = default_cmap(signed) if cmap is None else cmap
     if cmap not in mpl.colormaps:
-        raise ValueError(f"cmap {cmap!r} is not a matplotlib colormap; try 'jet' or 'viridis'.")
-    if m.shape != rgb.shape[:2]:
-        m = upsample(m, rgb.shape[:2], method=method)
-    return _blend(rgb, _colorize(normalize(m), cmap), float(alpha))
+        raise ValueError(
+            f"cmap {cmap!r} is not a matplotlib colormap; try {UNSIGNED_CMAP!r} (unsigned maps) "
+            f"or {SIGNED_CMAP!r} (signed maps)."
+        )
+    size = underlay.shape if size is None else tuple(int(s) for s in size)
+    if underlay.shape != size:
+        underlay = _upsample(underlay, size, "bilinear")
+    if m.shape != size:
+        m = upsample(m, size, method=method)
+    norm = map_norm(m, signed, vmin, vmax)
+    colored = _colorize(np.clip(norm(m), 0.0, 1.0), cmap)
+    picture = _blend(np.repeat(underlay[..., None], 3, axis=-1), colored, float(alpha))
+    if one_channel:
+        edge = outline(image, size)
+        picture[edge > 0] = 1.0
+        picture[edge < 0] = 0.1
+    return picture
 
 
 def _colorize(normalized: np.ndarray, cmap) -> np.ndarray:
@@ -167,71 +287,162 @@ def _blend(rgb: np.ndarray, colored: np.ndarray, alpha: float) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def draw_box(ax, box, color: str = "white", label: str | None = None, image_shape=None, **kwargs):
+def _stroked(width: float) -> list:
+    """The path effect of a line ``width`` points wide with a thin dark edge: visible on
+    any colour of any map."""
+    return [mpl.patheffects.withStroke(linewidth=width + 1.6, foreground="black")]
+
+
+def draw_box(ax, box, truth: bool = False, label: str | None = None, image_shape=None):
     """Draw a box ``(y0, x0, y1, x1)`` (exclusive ends) on a matplotlib axes.
 
-    With ``image_shape`` ``(H, W)``, a box reaching outside the image raises ``ValueError``.
+    A box found from a map is dashed white; a true box (``truth=True``) is solid
+    :data:`TRUTH_COLOR`, a colour none of the course's colormaps uses. Both have a dark
+    edge, so they show on any map. With ``image_shape`` ``(H, W)``, a box reaching outside
+    the image raises ``ValueError``. Returns the rectangle.
     """
     y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
+    color = TRUTH_COLOR if truth else "white"
     rect = mpl.patches.Rectangle(
-        (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=color, lw=2, label=label, **kwargs
+        (x0 - 0.5, y0 - 0.5),
+        x1 - x0,
+        y1 - y0,
+        fill=False,
+        color=color,
+        lw=1.6,
+        linestyle="-" if truth else (0, (3, 2)),
+        label=label,
+        path_effects=_stroked(1.6),
     )
     ax.add_patch(rect)
     return rect
 
 
-def show_cam(ax, image, heatmap, title: str = "", alpha: float = 0.5, cmap: str = "jet", box=None):
-    """Show one overlay on ``ax``, with an optional box; returns the image artist."""
-    blended = overlay(image, heatmap, alpha=alpha, cmap=cmap)
-    artist = ax.imshow(blended)
-    if box is not None:
-        draw_box(ax, box, image_shape=blended.shape[:2])
-    ax.set_title(title, fontsize=9)
+def mark_truth_x(ax, x: float, label: str | None = None):
+    """A vertical line at column ``x`` (pixels) in :data:`TRUTH_COLOR`: a true position,
+    such as the crack on a beam. Returns the line."""
+    return ax.axvline(x, color=TRUTH_COLOR, lw=1.6, label=label, path_effects=_stroked(1.6))
+
+
+def show_image(ax, image, title: str = "") -> None:
+    """Draw an input image alone (grey levels for one channel), untouched, without ticks."""
+    raw = np.asarray(image)
+    if raw.ndim == 2 or raw.shape[-1] == 1:
+        ax.imshow(grey(image), cmap="gray", vmin=0.0, vmax=1.0)
+    else:
+        ax.imshow(as_display_image(image))
+    ax.set_title(title, fontsize=TITLE_PT)
     ax.set_xticks([])
     ax.set_yticks([])
-    return artist
 
 
-def show_signed_cam(
-    ax, heatmap, image=None, title: str = "", cmap: str = "RdBu_r", vmax: float | None = None
+def show_map(
+    ax,
+    heatmap,
+    image=None,
+    *,
+    signed: bool = False,
+    vmin=None,
+    vmax=None,
+    cmap: str | None = None,
+    alpha: float | None = None,
+    title: str = "",
+    box=None,
+    truth_box=None,
+    truth_x=None,
 ):
-    """Show a raw CAM with its sign: a diverging colormap centred at 0, the image as contours.
+    """Draw one map the course's way; returns a ``ScalarMappable`` for :func:`add_colorbar`.
 
-    Red is evidence for the class, blue evidence against, white is zero. Unlike
-    :func:`overlay` nothing is min-max scaled, so the zero level stays visible.
+    With ``image``, the map is drawn on it as :func:`overlay` draws it (a one-channel image
+    outlined, a photo in grey under the map), so the input stays readable.
+    Without it, the map is drawn alone at its own resolution, one square per cell.
 
     Args:
         ax: a matplotlib axes.
-        heatmap: one raw map ``(h, w)`` (any sign); upsampled to the image if one is given.
-        image: optional ``(H, W)`` or ``(H, W, 1|3)`` image drawn as grey contour lines.
-        title: the axes title.
-        cmap: a diverging matplotlib colormap.
-        vmax: the colour limit, ``[-vmax, vmax]``; default ``max |heatmap|`` (share one
-            ``vmax`` across panels to compare them).
-
-    Returns:
-        the image artist (for a colorbar).
+        heatmap: one map ``(h, w)``; upsampled to the image's size.
+        image: optional ``(H, W)`` or ``(H, W, 1|3)`` image under the map.
+        signed: a signed map (raw CAM, occlusion, LIME weights, a difference) on a diverging
+            colormap centred at 0; otherwise an unsigned map on a perceptually uniform one.
+        vmin, vmax: the colour scale (:func:`map_norm`); share them across panels to
+            compare maps on one scale.
+        cmap: a colormap name; default :func:`default_cmap`.
+        alpha: the map's opacity over the image (see :func:`overlay`).
+        title: the panel's title.
+        box: a box found from the map, ``(y0, x0, y1, x1)`` (dashed white).
+        truth_box: the true box (solid :data:`TRUTH_COLOR`).
+        truth_x: a true column position, drawn as a vertical line.
 
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
-    >>> show_signed_cam(ax, np.array([[-1.0, 2.0], [0.0, 1.0]])).get_clim()
+    >>> show_map(ax, np.array([[-1.0, 2.0], [0.0, 1.0]]), signed=True).get_clim()
     (-2.0, 2.0)
     >>> plt.close(fig)
     """
     m = as_heatmap(heatmap)
-    if image is not None:
-        picture = np.squeeze(as_display_image(image))
-        picture = picture.mean(axis=-1) if picture.ndim == 3 else picture
-        m = upsample(m, picture.shape[:2])
-    limit = float(np.abs(m).max()) if vmax is None else float(vmax)
-    limit = limit if limit > 0 else 1.0
-    artist = ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
-    if image is not None:
-        ax.contour(picture, levels=[0.5 * float(picture.max() or 1)], colors="0.2", linewidths=0.8)
-    ax.set_title(title, fontsize=9)
+    cmap = default_cmap(signed) if cmap is None else cmap
+    if image is None:
+        norm = map_norm(m, signed, vmin, vmax)
+        ax.imshow(m, cmap=cmap, norm=norm, interpolation="nearest")
+        shape = m.shape
+    else:
+        shape = grey(image).shape
+        big = m if m.shape == shape else upsample(m, shape)
+        norm = map_norm(big, signed, vmin, vmax)
+        zoom = max(1, -(-FIGURE_PIXELS // max(shape)))
+        picture = overlay(
+            image,
+            big,
+            alpha,
+            cmap,
+            signed=signed,
+            vmin=norm.vmin,
+            vmax=norm.vmax,
+            size=(shape[0] * zoom, shape[1] * zoom),
+        )
+        ax.imshow(picture, extent=(-0.5, shape[1] - 0.5, shape[0] - 0.5, -0.5))
+    if box is not None:
+        draw_box(ax, box, image_shape=shape)
+    if truth_box is not None:
+        draw_box(ax, truth_box, truth=True, image_shape=shape)
+    if truth_x is not None:
+        mark_truth_x(ax, truth_x)
+    ax.set_title(title, fontsize=TITLE_PT)
     ax.set_xticks([])
     ax.set_yticks([])
-    return artist
+    return mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+
+
+def add_colorbar(fig, mappable, ax, label: str, **kwargs):
+    """A colorbar for ``mappable`` beside ``ax`` (an axes or an array of them), labelled
+    with what the colours show (``"raw CAM (logit units)"``). Returns the colorbar."""
+    bar = fig.colorbar(mappable, ax=ax, **kwargs)
+    bar.set_label(label, fontsize=LABEL_PT)
+    bar.ax.tick_params(labelsize=LABEL_PT)
+    return bar
+
+
+def map_figure(nrows: int = 1, ncols: int = 1, panel: float = 1.6, extra_width: float = 0.9):
+    """A figure of ``nrows x ncols`` square map panels ``panel`` inches wide, at most
+    :data:`MAX_WIDTH_IN` wide (the lessons' column), with room for a colorbar.
+
+    Returns ``(fig, axes)``, ``axes`` always 2-D.
+
+    >>> fig, axes = map_figure(2, 10)
+    >>> axes.shape, bool(fig.get_figwidth() <= MAX_WIDTH_IN)
+    ((2, 10), True)
+    """
+    import matplotlib.pyplot as plt
+
+    width = min(MAX_WIDTH_IN, panel * ncols + extra_width)
+    side = (width - extra_width) / ncols
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(width, side * nrows + 0.45 * nrows),
+        squeeze=False,
+        layout="constrained",
+    )
+    return fig, axes
 
 
 def plot_cam_grid(
@@ -239,56 +450,109 @@ def plot_cam_grid(
     heatmaps,
     titles=None,
     ncols: int = 5,
-    alpha: float = 0.5,
-    cmap: str = "jet",
-    suptitle: str = "",
+    signed: bool = False,
+    scale: str = "own",
+    label: str | None = None,
     boxes=None,
-    size: float = 2.0,
+    truth_boxes=None,
+    alpha: float | None = None,
+    suptitle: str = "",
+    size: float = 1.6,
 ):
-    """A grid of overlays: ``images`` ``(N, H, W[, ch])`` with ``heatmaps`` ``(N, h, w)``.
+    """A grid of maps on their images, with one colorbar that says what the colours are.
 
-    A shared colorbar explains the colors (each map is min-max normalized, so
-    0 is the map's minimum and 1 its maximum). A constant map (for instance a
-    Grad-CAM that is all zero after its ReLU) carries no location: it is drawn as
-    zeros and its title says "constant map", without a warning per panel.
-    ``titles`` and ``boxes`` (``None`` entries allowed) need one entry per image.
-    Returns the matplotlib figure.
+    Args:
+        images: ``(N, H, W[, ch])``.
+        heatmaps: ``(N, h, w)``.
+        titles, boxes, truth_boxes: one entry per image (``None`` entries allowed).
+        ncols: panels per row.
+        signed: signed maps, centred at 0 (see :func:`show_map`).
+        scale: ``"own"``: each map on its own scale (min-max, or ``map / max |map|`` when
+            signed), so the colours compare places *within* a map; ``"common"``: one scale
+            for all panels, in the maps' units, so the colours also compare maps.
+        label: the colorbar's label (what the maps are, e.g. ``"raw CAM (logit units)"``).
+        alpha: the maps' opacity over the images.
+        suptitle: a title over the grid.
+        size: a panel's width in inches (the figure is at most :data:`MAX_WIDTH_IN` wide).
+
+    A constant map (for instance a Grad-CAM that is all zero after its ReLU) carries no
+    location: its title says so. Returns the figure.
 
     >>> fig = plot_cam_grid(np.zeros((2, 28, 28)), np.random.rand(2, 7, 7))  # doctest: +SKIP
     """
-    import matplotlib.pyplot as plt
-
     n = len(images)
     if len(heatmaps) != n:
         raise ValueError(f"got {n} images but {len(heatmaps)} heatmaps; pass one map per image.")
-    for name, values in (("titles", titles), ("boxes", boxes)):
+    for name, values in (("titles", titles), ("boxes", boxes), ("truth_boxes", truth_boxes)):
         if values is not None and len(values) != n:
             raise ValueError(
                 f"got {n} images but {len(values)} {name}; pass one per image (None for none)."
             )
+    if scale not in ("own", "common"):
+        raise ValueError(f"scale must be 'own' or 'common'; got {scale!r}.")
+    maps = [as_heatmap(heatmaps[i], f"heatmaps[{i}]") for i in range(n)]
     ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(size * ncols + 0.8, size * nrows + 0.5),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = map_figure(-(-n // ncols), ncols, panel=size)
+    if scale == "common":
+        stacked = np.stack([m.ravel() for m in maps]) if maps else np.zeros((1, 1))
+        norm = map_norm(stacked, signed)
+        vmin, vmax = norm.vmin, norm.vmax
+    else:
+        vmin, vmax = (-1.0, 1.0) if signed else (0.0, 1.0)
+    mappable = None
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.axis("off")
             continue
-        box = None if boxes is None else boxes[i]
+        m = maps[i]
         title = "" if titles is None else titles[i]
-        m = as_heatmap(heatmaps[i], f"heatmaps[{i}]")
         if m.min() == m.max():
             title = f"{title}\n(constant map: {float(m.max()):g})".lstrip()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*constant.*", category=UserWarning)
-            show_cam(ax, images[i], m, title, alpha, cmap, box)
-    mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=cmap)
-    fig.colorbar(mappable, ax=axes, shrink=0.8, label="CAM, min-max normalized per map")
+        if scale == "own":
+            m = m / max(float(np.abs(m).max()), 1e-12) if signed else _normalize(m[None])[0][0]
+        mappable = show_map(
+            ax,
+            m,
+            images[i],
+            signed=signed,
+            vmin=vmin,
+            vmax=vmax,
+            alpha=alpha,
+            title=title,
+            box=None if boxes is None else boxes[i],
+            truth_box=None if truth_boxes is None else truth_boxes[i],
+        )
+    if label is None:
+        label = "map / max |map|, per panel" if signed else "min-max per panel"
+        label = label if scale == "own" else "map value"
+    if mappable is not None:
+        add_colorbar(fig, mappable, axes, label, shrink=0.9)
     if suptitle:
-        fig.suptitle(suptitle)
+        fig.suptitle(suptitle, fontsize=TITLE_PT)
     return fig
+
+
+def show_signed_cam(ax, heatmap, image=None, title: str = "", vmax: float | None = None):
+    """:func:`show_map` of a signed map (kept until every notebook calls ``show_map``)."""
+    return show_map(ax, heatmap, image, signed=True, vmax=vmax, title=title)
+
+
+def show(fig, alt: str, dpi: int = 100) -> None:
+    """Display ``fig`` in a notebook as a PNG with ``alt``, one sentence saying what it
+    shows (screen readers, the course site and the slides use it), then close it.
+
+    At ``dpi`` 100 a figure at most :data:`MAX_WIDTH_IN` wide is shown at its own size, so
+    its fonts keep their point sizes.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    if not isinstance(alt, str) or len(alt.split()) < 4:
+        raise ValueError(
+            f"alt must be a sentence saying what the figure shows (four words or more); "
+            f"got {alt!r}."
+        )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(data=buffer.getvalue(), format="png", alt=alt.strip()))

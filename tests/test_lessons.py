@@ -148,3 +148,76 @@ def test_training_shows_one_progress_line(path):
     for i, cell in enumerate(_read(path).cells):
         epochs = re.findall(r"^.*\bepoch\b.*$", _outputs_text(cell), re.IGNORECASE | re.MULTILINE)
         assert len(epochs) <= 1, f"cell {i} prints {len(epochs)} epoch lines (one is enough)"
+
+
+# ----------------------------------------------------------------------------- budgets
+WORDS_PER_LESSON, WORDS_IN_ALL, STUDY_MINUTES = 2000, 12000, 75
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_keeps_to_its_budget(path):
+    nb = _read(path)
+    words = nbs.markdown_words(nb)
+    assert words <= WORDS_PER_LESSON, f"{words} words of text (at most {WORDS_PER_LESSON})"
+    minutes = nbs.round_up_to_5(nbs.study_minutes(nb))
+    assert minutes <= STUDY_MINUTES, f"{minutes} min of self-study (at most {STUDY_MINUTES})"
+
+
+def test_the_course_keeps_to_its_word_budget():
+    words = sum(nbs.markdown_words(_read(path)) for path in LESSONS)
+    assert words <= WORDS_IN_ALL, f"{words} words in the seven lessons (at most {WORDS_IN_ALL})"
+
+
+# ----------------------------------------------------------------------------- pictures
+# Maps are drawn by cam_edu.viz (one picture language); a lesson may show jet once, in the
+# cell that says why not to use it (marked with this comment).
+WHY_NOT_JET = "# why not jet"
+RESTYLING = re.compile(r"\bimshow\(|\bcmap\s*=|[\"']jet[\"']")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_maps_are_drawn_by_the_package(path):
+    for i, cell in enumerate(_read(path).cells):
+        if cell.cell_type != "code" or WHY_NOT_JET in cell.source:
+            continue
+        found = RESTYLING.search(cell.source)
+        assert not found, (
+            f"cell {i} draws with {found.group(0)!r}: use cam_edu.viz (show_map, show_image, "
+            "plot_cam_grid)"
+        )
+
+
+def test_jet_is_shown_at_most_once_and_only_to_say_why_not():
+    marked = [
+        (path.stem, i)
+        for path in LESSONS
+        for i, cell in enumerate(_read(path).cells)
+        if cell.cell_type == "code" and WHY_NOT_JET in cell.source
+    ]
+    assert len(marked) <= 1, f"jet is shown in {marked}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_figures_fit_the_column_and_say_what_they_show(path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from cam_edu.viz import MAX_WIDTH_IN
+
+    for i, cell in enumerate(_read(path).cells):
+        if cell.cell_type != "code" or nbs.shows_widget(cell):
+            continue
+        for out in cell.get("outputs", []):
+            if "image/png" not in out.get("data", {}):
+                continue
+            png = Image.open(io.BytesIO(base64.b64decode(out["data"]["image/png"])))
+            assert png.width <= 100 * MAX_WIDTH_IN + 20, (
+                f"cell {i}: a figure {png.width} px wide is shrunk on the page (fonts too)"
+            )
+            alt = out.get("metadata", {}).get("image/png", {}).get("alt", "")
+            assert len(alt.split()) >= 4, (
+                f"cell {i}: a figure without a description; show it with "
+                "cam_edu.viz.show(fig, 'what it shows')"
+            )

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from cam_edu.localize import bbox_from_cam, box_accuracy, box_area, iou
-from cam_edu.viz import normalize, overlay, plot_cam_grid, upsample
+from cam_edu.viz import (
+    MAX_WIDTH_IN,
+    map_norm,
+    normalize,
+    outline,
+    overlay,
+    plot_cam_grid,
+    upsample,
+)
 
 
 def test_upsample_shapes_and_constant_maps():
@@ -50,8 +58,8 @@ def test_normalize_rejects_nan():
         normalize(m)
 
 
-def test_overlay_blends_image_and_colormap():
-    image = np.zeros((28, 28), np.uint8)
+def test_overlay_blends_grey_image_and_colormap():
+    image = np.zeros((28, 28, 3), np.uint8)  # a photo: drawn in grey under the map
     heat = np.zeros((7, 7))
     heat[3, 3] = 1.0
     out = overlay(image, heat, alpha=1.0, cmap="gray")
@@ -60,12 +68,46 @@ def test_overlay_blends_image_and_colormap():
     np.testing.assert_allclose(overlay(image, heat, alpha=0.0), 0.0)
 
 
+def test_overlay_draws_a_photo_in_grey_so_every_colour_is_the_maps():
+    photo = np.zeros((8, 8, 3), np.float32)
+    photo[..., 0] = 1.0  # pure red
+    out = overlay(photo, np.zeros((2, 2)), alpha=0.0)
+    np.testing.assert_allclose(out[..., 0], 0.299, atol=1e-6)  # Rec. 601 luma of red
+    np.testing.assert_allclose(out[..., 0], out[..., 2])
+
+
+def test_signed_overlay_is_white_at_zero_and_red_for_evidence():
+    heat = np.zeros((4, 4))
+    heat[0, 0], heat[3, 3] = 2.0, -2.0
+    out = overlay(np.zeros((4, 4)), heat, signed=True, method="nearest")
+    assert out[1, 1].min() > 0.9  # 0 is the diverging map's white
+    assert out[0, 0, 0] > 0.3 > out[0, 0, 2]  # for the class: red
+    assert out[3, 3, 2] > 0.3 > out[3, 3, 0]  # against it: blue
+
+
+def test_overlay_outlines_a_digit_in_white_with_a_dark_edge():
+    digit = np.zeros((8, 8))
+    digit[2:6, 2:6] = 1.0
+    out = overlay(digit, np.ones((2, 2)), size=(16, 16))
+    assert out.shape == (16, 16, 3)
+    edge = outline(digit, (16, 16))
+    assert (out[edge > 0] == 1.0).all() and np.allclose(out[edge < 0], 0.1)
+    assert (edge != 0).sum() > 0 and edge[8, 8] == 0  # the line, not the inside
+
+
+def test_map_norm_is_symmetric_for_signed_maps_and_min_max_otherwise():
+    m = np.array([[-1.0, 3.0]])
+    assert (map_norm(m, signed=True).vmin, map_norm(m, signed=True).vmax) == (-3.0, 3.0)
+    assert (map_norm(m, signed=False).vmin, map_norm(m, signed=False).vmax) == (-1.0, 3.0)
+    assert map_norm(m, signed=True, vmax=5).vmin == -5.0
+
+
 def test_overlay_rejects_0_255_floats():
     with pytest.raises(ValueError, match="expected \\[0, 1\\]"):
         overlay(np.full((8, 8), 200.0), np.ones((2, 2)))
 
 
-def test_plot_cam_grid_has_a_colorbar_and_titles():
+def test_plot_cam_grid_has_a_labelled_colorbar_and_titles():
     fig = plot_cam_grid(
         np.zeros((3, 28, 28)),
         np.random.default_rng(0).random((3, 7, 7)),
@@ -75,7 +117,15 @@ def test_plot_cam_grid_has_a_colorbar_and_titles():
     )
     titles = [ax.get_title() for ax in fig.axes]
     assert {"a", "b", "c"} <= set(titles)
-    assert any(ax.get_ylabel().startswith("CAM") for ax in fig.axes)
+    assert any(ax.get_ylabel() == "min-max per panel" for ax in fig.axes)
+    assert fig.get_figwidth() <= MAX_WIDTH_IN
+
+
+def test_plot_cam_grid_on_a_common_signed_scale_is_centred_at_zero():
+    maps = np.stack([np.full((7, 7), 1.0), np.full((7, 7), -4.0)])
+    fig = plot_cam_grid(np.zeros((2, 28, 28)), maps, signed=True, scale="common", label="CAM")
+    bar = next(ax for ax in fig.axes if ax.get_ylabel() == "CAM")
+    assert bar.get_ylim() == (-4.0, 4.0)
 
 
 @pytest.mark.parametrize("box", [(2, 3, 5, 8), (0, 0, 1, 1), (10, 20, 32, 32), (0, 0, 32, 32)])

@@ -3,6 +3,8 @@
 Everything here is generated from the executed lesson notebooks by commands, never by
 hand, so that it follows the lessons when they are rewritten:
 
+- :mod:`cam_edu.teaching.execute`: runs the lessons as the course stores them
+  (``make lessons``).
 - :mod:`cam_edu.teaching.notebooks`: slide metadata on the lesson cells, measured cell
   times, speaker notes, and static pictures of the explorer.
 - :mod:`cam_edu.teaching.diagrams`: the lessons' diagrams, drawn by code, shown in the

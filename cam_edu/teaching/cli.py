@@ -1,5 +1,6 @@
 """Command line of :mod:`cam_edu.teaching` (``python -m cam_edu.teaching COMMAND``).
 
+- ``execute [LESSON ...]``: run the lessons as the course stores them (:mod:`.execute`).
 - ``metadata [--check]``: set the slide metadata on the lesson notebooks (only their cell
   metadata changes); ``--check`` exits 1 if a lesson lacks it or has stale metadata.
 - ``slides [LESSON ...]``: the reveal.js decks into ``build/slides/``.
@@ -23,6 +24,9 @@ import nbformat
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m cam_edu.teaching", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("execute", help="run the lessons and store their outputs").add_argument(
+        "lessons", nargs="*", help="lesson numbers or names (default: all)"
+    )
     sub.add_parser("metadata", help="slide metadata on the lessons").add_argument(
         "--check", action="store_true", help="exit 1 if the metadata is missing or stale"
     )
@@ -59,6 +63,10 @@ def metadata(check: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "execute":
+        from cam_edu.teaching import execute
+
+        return execute.main(args.lessons)
     if args.command == "metadata":
         return metadata(args.check)
     if args.command == "slides":

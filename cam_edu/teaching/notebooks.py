@@ -194,6 +194,16 @@ def round_up_to_5(minutes: float) -> int:
     return 5 * max(1, math.ceil(minutes / 5))
 
 
+def markdown_words(nb) -> int:
+    """The words a student reads in a notebook: whitespace-separated tokens of its markdown.
+
+    >>> import nbformat
+    >>> markdown_words(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A b")]))
+    3
+    """
+    return sum(len(cell.source.split()) for cell in nb.cells if cell.cell_type == "markdown")
+
+
 def study_minutes(nb) -> float:
     """Estimated minutes a student alone needs: read the text, work through the code, run it."""
     seconds = 0.0
