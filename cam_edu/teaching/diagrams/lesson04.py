@@ -126,7 +126,7 @@ def beam_cam_pipeline() -> plt.Figure:
     ax.text(
         0.0,
         bottom + h / 2,
-        "one CAM column\n= 1/32 of the beam;\nmean(CAM) + b = logit",
+        "CAM columns: one\nper 1/32 of the beam;\nmean(CAM) + b = logit",
         fontsize=9,
         va="center",
     )
