@@ -50,6 +50,17 @@ def test_random_fallback_is_announced(no_network, capsys):
     assert "RANDOM WEIGHTS" in out and "MEAN NOTHING" in out
 
 
+def test_random_resnet50_is_seeded_untrained_and_the_offline_fallback(no_network, capsys):
+    first, again, other = (imagenet.random_resnet50(seed) for seed in (3, 3, 4))
+    fallback = imagenet.load_resnet50(allow_random=True, seed=3)
+    kernel = [m.get_layer("predictions").get_weights()[0] for m in (first, again, other, fallback)]
+    np.testing.assert_array_equal(kernel[0], kernel[1])
+    np.testing.assert_array_equal(kernel[0], kernel[3])
+    assert not np.allclose(kernel[0], kernel[2])
+    assert not any(map(imagenet.is_pretrained, (first, other, fallback)))
+    assert first.get_layer("conv5_block3_out").output.shape == (None, 7, 7, 2048)
+
+
 @pytest.fixture(scope="module")
 def resnet():
     """ResNet50 with the ImageNet weights if they are cached, else the random fallback.

@@ -5,6 +5,8 @@ Offline, :func:`load_resnet50` fails within seconds and says which file to put w
 Only with ``allow_random=True`` does it fall back, loudly, to the same architecture
 with seeded random weights, whose maps mean nothing but whose shapes, layer names and
 CAM/logit identity are the same: that is what the test suite checks offline.
+:func:`random_resnet50` builds that untrained network on purpose: what a map shows before
+any learning.
 
 >>> model = load_resnet50(allow_random=True)  # doctest: +SKIP
 >>> model.get_layer("conv5_block3_out").output.shape  # doctest: +SKIP
@@ -93,6 +95,19 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
         + "="
         * 78
     )
+    return random_resnet50(seed)
+
+
+def random_resnet50(seed: int = 0) -> keras.Model:
+    """``keras.applications.ResNet50`` with seeded random weights: ImageNet's architecture
+    (224x224x3 in, 1000 logits out), nothing learned.
+
+    The same seed gives the same weights; ``is_pretrained`` is ``False`` for it.
+
+    >>> model = random_resnet50(seed=1)
+    >>> model.get_layer("conv5_block3_out").output.shape, is_pretrained(model)
+    ((None, 7, 7, 2048), False)
+    """
     keras.utils.set_random_seed(seed)
     return keras.applications.ResNet50(weights=None, name=RANDOM_NAME)
 
