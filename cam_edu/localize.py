@@ -194,3 +194,44 @@ def box_accuracy(heatmaps, true_boxes, threshold: float = 0.2, min_iou: float = 
         float(np.mean(areas)) if areas else float("nan"),
         boxes,
     )
+
+
+def share_in_box(heatmaps, boxes) -> np.ndarray:
+    """The share of each map's positive mass that lies inside its box, ``(N,)`` in ``[0, 1]``.
+
+    ``sum of max(map, 0) inside the box / sum of max(map, 0)``: the proportion of the
+    energy-based pointing game (Wang et al., Score-CAM, 2020). Negative values (evidence
+    against the class in a raw CAM) are left out, so a raw CAM and its ReLU score the same.
+    A map with no positive value gets NaN (nothing to share; average with ``np.nanmean``).
+
+    Args:
+        heatmaps: ``(N, H, W)`` maps at the boxes' (image) resolution; upsample them first.
+        boxes: ``(N, 4)`` boxes ``(y0, x0, y1, x1)``, exclusive ends, inside ``(H, W)``.
+
+    Returns:
+        ``(N,)`` float64 shares.
+
+    >>> maps = np.zeros((2, 4, 4)); maps[0, 0, 0] = 3.0; maps[0, 3, 3] = 1.0; maps[1] = -1.0
+    >>> share_in_box(maps, [(0, 0, 2, 2), (0, 0, 2, 2)]).tolist()
+    [0.75, nan]
+    """
+    maps = as_heatmap(heatmaps, "heatmaps", allow_batch=True)
+    if maps.ndim != 3:
+        raise ValueError(
+            f"heatmaps must be a batch (N, H, W); got shape {maps.shape}. For one map use "
+            "heatmaps[None] and [box]."
+        )
+    truths = list(boxes)
+    if len(truths) != len(maps):
+        raise ValueError(f"got {len(maps)} heatmaps but {len(truths)} boxes; pass one box per map.")
+    positive = np.maximum(maps, 0.0).astype(np.float64)
+    total = positive.sum(axis=(1, 2))
+    inside = np.empty(len(maps))
+    for i, (m, box) in enumerate(zip(positive, truths, strict=True)):
+        corners = as_box(box, f"boxes[{i}]", image_shape=m.shape)
+        if not all(v.is_integer() for v in corners):
+            raise ValueError(f"boxes[{i}] = {tuple(box)} must hold whole pixel indices.")
+        y0, x0, y1, x1 = (int(v) for v in corners)
+        inside[i] = m[y0:y1, x0:x1].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, inside / total, np.nan)
