@@ -401,10 +401,12 @@ class MethodComparison(NamedTuple):
         methods: ``{key: display name}`` in order.
         maps: ``{key: (N, h, w)}`` maps of the trained model.
         per_image: ``{key: {column: (N,)}}``: localization columns, ``"deletion AUC"``,
-            ``"insertion AUC"`` and ``"randomization rho"`` (Spearman correlation of the
-            map with the randomized model's map; NaN if either is constant).
+            ``"insertion AUC"``, ``"randomization rho"`` (Spearman correlation of the
+            map with the randomized model's map; NaN if either is constant) and
+            ``"randomization |rho|"``, its absolute value: -1 (an inverted ranking) is as
+            far from "unrelated" as +1, so the table ranks by ``|rho|``.
         summary: ``{key: {column: value}}``: the truth's summaries, means of the AUCs,
-            and the mean of the defined correlations.
+            and the mean of the defined ``|rho|``.
         chance: the truth's chance values (a map that knows nothing).
         higher_is_better: ``{column: bool}``.
         curves: ``{key: (fractions (S,), deletion (N, S), insertion (N, S))}``.
@@ -547,7 +549,9 @@ def compare_methods(
     (:func:`deletion_curve`, :func:`insertion_curve`), and the Spearman correlation
     between the map and the map of a copy of the model with random weights
     (``keras.models.clone_model`` after ``keras.utils.set_random_seed(seed)``, as
-    :func:`randomization_correlation`).
+    :func:`randomization_correlation`: every layer at once, the last step of Adebayo et
+    al.'s cascade). The table reports the mean ``|rho|``: near 0 is what a map that
+    depends on the weights gives.
 
     Args:
         model: a built Keras CNN.
@@ -603,20 +607,21 @@ def compare_methods(
         values["insertion AUC"] = curve_auc(fractions, inserted)
         random_maps, _ = method(random, x, class_index=classes, layer=layer, **kwargs)
         values["randomization rho"] = _per_image_spearman(maps[key], random_maps)
+        values["randomization |rho|"] = np.abs(values["randomization rho"])
         per_image[key] = values
         summary[key] = {
             **truth.summary(values),
             "deletion AUC": float(values["deletion AUC"].mean()),
             "insertion AUC": float(values["insertion AUC"].mean()),
-            "randomization rho": float(np.nanmean(values["randomization rho"]))
-            if np.isfinite(values["randomization rho"]).any()
+            "randomization |rho|": float(np.nanmean(values["randomization |rho|"]))
+            if np.isfinite(values["randomization |rho|"]).any()
             else float("nan"),
         }
     better = {
         **truth.higher_is_better,
         "deletion AUC": False,
         "insertion AUC": True,
-        "randomization rho": False,
+        "randomization |rho|": False,
     }
     return MethodComparison(
         name, shown, maps, per_image, summary, dict(truth.chance), better, curves, cost, classes
