@@ -23,6 +23,7 @@ from cam_edu.exercises.checks import (
     check_sigmoid_head_cams,
     check_sigmoid_head_probabilities,
 )
+from cam_edu.exercises.judge import tampering
 from cam_edu.exercises.grade import (
     Check,
     Exercise,
@@ -31,7 +32,6 @@ from cam_edu.exercises.grade import (
     grade_submission,
     load_exercises,
     parse_name,
-    tampering,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
