@@ -154,12 +154,13 @@ async def run_notebook(nb, timeout: float, kernel: str, isolation: Isolation) ->
     runner = [sys.executable, "-m", "cam_edu.exercises.runner"]
     limits = isolation.limits
     if isolation.sandboxed:
-        argv = sandbox.command(runner, limits)
+        start = sandbox.prepared(runner, limits)
     else:  # the process limit would count all the instructor's processes
-        argv = [*runner, *sandbox.Limits(limits.memory_mb, 0, limits.cpu_seconds).runner_args()]
+        plain = sandbox.Limits(limits.memory_mb, 0, limits.cpu_seconds)
+        start = contextlib.nullcontext([*runner, *plain.runner_args()])
     request = json.dumps({"notebook": nbformat.writes(nb), "timeout": timeout, "kernel": kernel})
-    with tempfile.TemporaryDirectory(prefix="cam_edu_runner_") as work:
-        env = None if isolation.sandboxed else {**os.environ, "CAM_EDU_OFFLINE": "1"}
+    env = None if isolation.sandboxed else {**os.environ, "CAM_EDU_OFFLINE": "1"}
+    with tempfile.TemporaryDirectory(prefix="cam_edu_runner_") as work, start as argv:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -257,6 +258,11 @@ def verdict(check_source: str, records: list, sources: dict[str, str]) -> tuple[
         return False, str(failure)
     except record.RecordError as exc:
         return False, f"the check's record in the notebook is not one a check writes ({exc})"
+    except Exception as exc:  # recorded values no check expected: never the grader's crash
+        return (
+            False,
+            f"the grader could not judge the recorded results ({type(exc).__name__}: {exc})",
+        )
     lines = printed.getvalue().splitlines()
     if lines and all(line.startswith(PASS_MARK) for line in lines):
         return True, ""

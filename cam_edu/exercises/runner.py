@@ -111,17 +111,22 @@ async def execute(nb, timeout: float, kernel: str = "python3") -> Run:
             on_cell_execute=started,
             resources={"metadata": {"path": work}},
         )
-        stopped = None
+        error = None
         try:
             await client.async_execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except Exception as exc:
-            at = f" in {where(nb.cells[ran[-1]])}" if ran else ""
-            if isinstance(exc, CellTimeoutError):
-                stopped = f"stopped at the time limit of {timeout:g} s{at}"
-            elif isinstance(exc, DeadKernelError):
-                stopped = f"the kernel died{at}"
-            else:
-                stopped = f"could not run it ({type(exc).__name__}: {str(exc)[:150]})"
+            error = exc
+    for count, index in enumerate(ran, start=1):  # a cell stopped before its reply came
+        if nb.cells[index].get("execution_count") is None:
+            nb.cells[index].execution_count = count
+    at = f" in {where(nb.cells[ran[-1]])}" if ran else ""
+    stopped = None
+    if isinstance(error, CellTimeoutError):
+        stopped = f"stopped at the time limit of {timeout:g} s{at}"
+    elif isinstance(error, DeadKernelError):
+        stopped = f"the kernel died{at}"
+    elif error is not None:
+        stopped = f"could not run it ({type(error).__name__}: {str(error)[:150]})"
     return Run(nb, frozenset(ran), stopped)
 
 

@@ -20,6 +20,11 @@ student's code, and everything it starts:
   its own; when it ends, or the grader kills the sandbox at its deadline, the kernel
   and any process left behind die with it.
 
+Run by root, the grader first makes the sandbox's user a real unprivileged one (the
+kernel exempts root from the process limit, whatever the namespace): in a mount namespace
+of its own it binds the folders above to a stage the user ``nobody`` can reach
+(``unshare``, ``mount``), then starts ``bwrap`` as ``nobody`` (``setpriv``).
+
 It does not stop a student's code from using its share of CPU and memory up to those
 limits, from reading the parts of the system listed above, or from returning values
 that it computed by calling ``cam_edu``'s own implementations.
@@ -28,19 +33,21 @@ that it computed by calling ``cam_edu``'s own implementations.
 user namespaces); the grader then refuses to run unless told ``--no-sandbox``.
 
 >>> limits = Limits(memory_mb=2048, processes=64, cpu_seconds=300)
->>> argv = command(["python", "-m", "cam_edu.exercises.runner"], limits)
+>>> argv = command(["python", "-m", "cam_edu.exercises.runner"], limits, {})
 >>> argv[0].endswith("bwrap"), "--unshare-all" in argv, "--share-net" in argv
 (True, True, False)
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +68,11 @@ ETC = (
 
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 NOBODY = 65534
+STAGE = (
+    'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; '
+    f'exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups -- "$@"'
+)
+"""Run by root: bind each ``SOURCE STAGE`` pair given before ``--``, then become nobody."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +146,12 @@ def environment(limits: Limits) -> dict[str, str]:
     }
 
 
-def command(runner: list[str], limits: Limits) -> list[str]:
-    """The ``bwrap`` command line that runs ``runner`` (an argv) in a new sandbox."""
+def command(runner: list[str], limits: Limits, sources: dict[Path, Path]) -> list[str]:
+    """The ``bwrap`` command line that runs ``runner`` (an argv) in a new sandbox.
+
+    ``sources`` maps each of :func:`readable_paths` to where ``bwrap`` finds it (itself,
+    or its stage when run by root; missing ones are shown from themselves).
+    """
     bwrap = shutil.which("bwrap") or "bwrap"
     args = [
         bwrap,
@@ -152,13 +168,37 @@ def command(runner: list[str], limits: Limits) -> list[str]:
         *_system_args(),
     ]
     for path in readable_paths():
-        args += ["--ro-bind", str(path), str(path)]
+        args += ["--ro-bind", str(sources.get(path, path)), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb * 2**20)]
     args += ["--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/work"]
-    args += ["--size", str(64 * 2**20), "--tmpfs", "/dev/shm", "--chdir", "/tmp/work"]
+    args += ["--size", str(64 * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/"]
+    args += ["--chdir", "/tmp/work"]
     for name, value in environment(limits).items():
         args += ["--setenv", name, value]
     return [*args, "--", *runner, *limits.runner_args()]
+
+
+@contextlib.contextmanager
+def prepared(runner: list[str], limits: Limits):
+    """The command line that starts a new sandbox running ``runner``; a stage it needed
+    (run by root) is removed when the block ends. See the module documentation."""
+    paths = readable_paths()
+    if os.geteuid() != 0:
+        yield command(runner, limits, {})
+        return
+    stage = Path(tempfile.mkdtemp(prefix="cam_edu_sandbox_"))
+    try:
+        stage.chmod(0o755)
+        sources, pairs = {}, []
+        for i, path in enumerate(paths):
+            spot = stage / str(i)
+            spot.mkdir(mode=0o755)
+            sources[path] = spot
+            pairs += [str(path), str(spot)]
+        wrapper = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c"]
+        yield [*wrapper, STAGE, "sh", *pairs, "--", *command(runner, limits, sources)]
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 @functools.cache
@@ -171,10 +211,11 @@ def unavailable() -> str | None:
             "bubblewrap is not installed (Debian, Ubuntu: sudo apt-get install bubblewrap; "
             "Fedora: sudo dnf install bubblewrap)"
         )
-    probe = command(["/bin/sh", "-c", "exit 0"], Limits())
-    probe = probe[: probe.index("--")] + ["--", "/bin/sh", "-c", "exit 0"]
+    if os.geteuid() == 0 and not all(map(shutil.which, ("unshare", "mount", "setpriv"))):
+        return "run by root, the sandbox needs unshare, mount and setpriv (util-linux)"
     try:
-        result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        with prepared(["/bin/sh", "-c", "exit 0"], Limits()) as probe:
+            result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap could not start: {exc}"
     if result.returncode != 0:
@@ -182,6 +223,6 @@ def unavailable() -> str | None:
         return (
             f"bubblewrap cannot create namespaces here ({why}); unprivileged user "
             "namespaces may be switched off (sysctl kernel.unprivileged_userns_clone, "
-            "or an AppArmor rule)"
+            "or an AppArmor rule), or a container may forbid them"
         )
     return None

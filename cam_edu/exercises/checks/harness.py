@@ -209,7 +209,8 @@ def run(title: str, cases: Callable[[], int]) -> None:
         message = str(failure).rstrip(".")
         if message.startswith(title + " "):
             message = "it" + message[len(title) :]
-        raise SelfCheckFailed(f"{FAIL} {title}: {message}.") from None
+        end = "" if message.endswith(("?", "!")) else "."
+        raise SelfCheckFailed(f"{FAIL} {title}: {message}{end}") from None
     finally:
         if isinstance(state, record.Recorder):
             state.emit()

@@ -27,7 +27,8 @@ def tiny_transfer_model(num_classes: int = 3):
     The base is ``keras.applications.MobileNetV2(weights=None, include_top=False,
     input_shape=(64, 64, 3), alpha=0.35)``: random weights (seed 3), its BatchNorm
     statistics set by one pass over 16 random images, its features ``(N, 2, 2, 1280)``.
-    Inputs are ``(N, 64, 64, 3)`` pixels in ``[0, 255]``.
+    The Dense head has random weights and a random bias (seed 5). Inputs are
+    ``(N, 64, 64, 3)`` pixels in ``[0, 255]``.
 
     Returns:
         ``(model, images)``: the model and 3 seeded random images ``(3, 64, 64, 3)``.
@@ -66,6 +67,8 @@ def _transfer_model(num_classes: int):
         ],
         name="transfer",
     )
+    head = model.layers[-1]  # a head that was trained would have a bias: give it one
+    head.bias.assign(seeded_rng(5).normal(0.0, 0.5, num_classes).astype("float32"))
     images = (seeded_rng(3).random((3, INPUT_SIZE, INPUT_SIZE, 3)) * 255).astype(np.float32)
     return model, images
 

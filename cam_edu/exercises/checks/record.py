@@ -121,7 +121,7 @@ def decode_value(data, depth: int = 0):
     if "number" in data:
         kinds = {"bool": bool, "int": int, "float": float}
         kind = kinds.get(data.get("type"))
-        (number,) = _floats(data["number"], [])
+        number = float(_floats(data["number"], []))
         if kind is None:
             raise RecordError("a recorded number of unknown type")
         return kind(number) if np.isfinite(number) or kind is float else float(number)
