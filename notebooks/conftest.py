@@ -59,7 +59,4 @@ def pytest_runtest_makereport(item, call):
         return
     first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
     # nbval runs every code cell once, from the top: the k-th code cell is [k + 1]
-    report.longrepr = (
-        f"{line}\n(cell [{item.cell_num + 1}] `{first}`: fix the function it checks, run "
-        "that function's cell again, then this one)"
-    )
+    report.longrepr = f"{line}\n(cell [{item.cell_num + 1}] `{first}`)"
