@@ -10,8 +10,9 @@ student's code, and everything it starts:
   and its ``data/`` folder. The instructor's home, the submissions, the grades, the
   solutions and other students' kernels are not there at all;
 - writes only to its **own temporary folder** (``/tmp``, a RAM disk of at most
-  ``tmp_mb``), its home and working folder included; it vanishes with the sandbox;
-- runs as user ``nobody`` in namespaces of its own (user, process ids, IPC, host
+  ``tmp_mb``, its home and working folder included, and a 64 MB ``/dev/shm``); they
+  vanish with the sandbox;
+- is user ``nobody`` in namespaces of its own (user, process ids, IPC, host
   name, cgroup), without capabilities and without creating user namespaces again;
 - has **limits**, set by the runner, soft and hard: ``memory_mb`` of address space
   per process, ``processes`` processes and threads, CPU seconds per process, files

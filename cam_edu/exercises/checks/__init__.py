@@ -19,6 +19,9 @@ notebook, the checks also record what the student's functions returned, and the
 grader judges that again in its own process (:mod:`.record`). One module per lesson:
 
 - :mod:`.harness`: calling the student's function, comparing, the ✓ / ✗ line
+- :mod:`.questions`: answers to questions, a number or a choice backed by a number
+- :mod:`.reference`: the checks' own answers, independent of the library
+- :mod:`.record`: what a graded notebook records, replayed by the grader
 - :mod:`.lesson01`: the CAM of a one-unit sigmoid head ([-M, M])
 - :mod:`.lesson02`: the CAM of each image's class, the logit split by region
 - :mod:`.lesson03`: finding a shortcut with CAM

@@ -234,21 +234,3 @@ def require_no_loops(fn, label: str, what: str) -> None:
             f"{label} gives the right numbers but uses a Python loop or comprehension. "
             f"Hint: this exercise asks for {what}, with no for/while loop"
         )
-
-
-def feature_cases():
-    rng = seeded_rng(0)
-    return [
-        ("a single 1x1 feature map, shape (1, 1, 1, 1)", np.full((1, 1, 1, 1), 3.0, np.float32)),
-        ("random features of shape (2, 7, 7, 4)", rng.random((2, 7, 7, 4), dtype=np.float32)),
-        (
-            "non-square maps of shape (3, 5, 9, 2) with negative values",
-            rng.normal(size=(3, 5, 9, 2)).astype(np.float32),
-        ),
-        ("one channel, shape (1, 4, 4, 1)", rng.random((1, 4, 4, 1), dtype=np.float32)),
-        ("one image, shape (1, 6, 3, 5)", rng.normal(size=(1, 6, 3, 5)).astype(np.float32)),
-        (
-            "ResNet50-sized features, shape (1, 7, 7, 2048)",
-            rng.random((1, 7, 7, 2048), dtype=np.float32),
-        ),
-    ]
