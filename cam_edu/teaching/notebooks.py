@@ -63,6 +63,11 @@ def lesson_paths(root: Path = NOTEBOOKS) -> list[Path]:
     return sorted(root.glob("[0-9][0-9]_*.ipynb"))
 
 
+def appendix_paths(root: Path = NOTEBOOKS) -> list[Path]:
+    """The appendix notebooks ``appendix_*.ipynb`` (on the website; no slides), in order."""
+    return sorted(root.glob("appendix_*.ipynb"))
+
+
 def exercise_paths(root: Path = NOTEBOOKS) -> list[Path]:
     """The student exercise notebooks, in order."""
     return sorted((root / "exercises").glob("ex*.ipynb"))

@@ -35,7 +35,7 @@ from cam_edu.teaching.layout import (
 SAY_CHARS = 240
 
 
-def _prose(markdown: str) -> list[str]:
+def prose(markdown: str) -> list[str]:
     """The paragraphs and list items of ``markdown`` (headings, formulas, pictures left out)."""
     found = []
     for kind, text in markdown_blocks(markdown):
@@ -51,7 +51,7 @@ def _prose(markdown: str) -> list[str]:
 def first_sentences(markdown: str, limit: int = SAY_CHARS) -> list[str]:
     """The first sentence of each paragraph or list item, until ``limit`` characters."""
     chosen: list[str] = []
-    for paragraph in _prose(markdown):
+    for paragraph in prose(markdown):
         if chosen and sum(map(len, chosen)) >= limit:
             break
         chosen.append(sentences(paragraph)[0].strip())

@@ -87,16 +87,26 @@ def focusable_scrolling(html: str) -> str:
     return str(soup)
 
 
-def deck_html(notebook: Path) -> tuple[str, int]:
-    """The deck of one lesson as HTML, and its number of (sub-)slides."""
+def lesson_deck(notebook: Path):
+    """The lesson cut into the deck's slides with their notes: the notebook, and the slides.
+
+    The explorer is replaced by its stored picture; an exercise's name loses its link (a
+    deck is shown, not browsed).
+    """
     nb = nbformat.read(notebook, as_version=4)
     live = {i for i, cell in enumerate(nb.cells) if shows_widget(cell)}
     freeze_widgets(nb)
-    for cell in nb.cells:  # a deck is shown, not browsed: the exercise's name, without a link
+    for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = EXERCISE_LINK.sub(r"\1", cell.source)
     deck, slides = layout.deck_notebook(nb, notes=Notes(live))
     deck.metadata["title"] = title(nb)
+    return deck, slides
+
+
+def deck_html(notebook: Path) -> tuple[str, int]:
+    """The deck of one lesson as HTML, and its number of (sub-)slides."""
+    deck, slides = lesson_deck(notebook)
     resources = {
         "metadata": {"name": notebook.stem},
         "cam_css": layout.css(),
