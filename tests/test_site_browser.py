@@ -347,6 +347,15 @@ def test_deck_fits_the_screen_and_every_key_walks_it(browser, base, lesson, tmp_
             assert [[0, 0], *visited] == order, f"{key} visits {visited[:12]} ..."
 
         sizes = page.evaluate(SIZES)
+        if lesson == LESSONS[0]:
+            first = next(s for s in sizes if s["pictures"] and s["h"] > 0)
+            page.goto(f"{url}?transition=none#/{first['h']}/{first['v']}")
+            page.wait_for_function(READY, timeout=30_000)
+            page.evaluate(TYPESET)
+            shot = _figures(tmp_path) / "slides_lesson.png"
+            page.screenshot(path=str(shot))
+            _check_screenshot(shot)
+
         width, height = layout.STYLE.width, layout.STYLE.height
         too_big = [(s["h"], s["v"], s["width"], s["height"]) for s in sizes]
         too_big = [t for t in too_big if t[2] > width or t[3] > height]
@@ -355,15 +364,6 @@ def test_deck_fits_the_screen_and_every_key_walks_it(browser, base, lesson, tmp_
         alts = [alt for s in sizes for alt in s["pictures"]]
         assert alts and _undescribed(alts) == [], _undescribed(alts)
         assert sum(s["wrapping"] + s["cut"] for s in sizes) == 0, "code or printouts cut"
-
-        if lesson == LESSONS[0]:
-            first = next(s for s in sizes if s["pictures"] and s["h"] > 0)
-            page.goto(f"{url}?transition=none#/{first['h']}/{first['v']}")
-            page.wait_for_function(READY, timeout=30_000)
-            page.wait_for_timeout(1000)  # MathJax typesets
-            shot = _figures(tmp_path) / "slides_lesson.png"
-            page.screenshot(path=str(shot))
-            _check_screenshot(shot)
 
         page.goto(f"{url}?print-pdf")  # every slide laid out at once, for axe-core
         page.wait_for_function(READY, timeout=30_000)
