@@ -284,8 +284,9 @@ def test_every_page_reads_well_for_everyone(browser, base, built_site, device, t
                 problems.append(f"{name}: the page scrolls sideways by {found['page']} px")
         if device:  # on a phone, a figure opens full size, larger than the column shows it
             page.goto(f"{base}/lessons/{LESSONS[0].stem}.html")
-            figure = page.locator("article a.cam-full-size img").first
-            figure.scroll_into_view_if_needed()
+            page.evaluate(TYPESET)
+            figure = page.locator("article .cell_output a.cam-full-size img").first
+            figure.evaluate("img => img.scrollIntoView({block: 'center', behavior: 'instant'})")
             shown = figure.bounding_box()["width"]
             shot = _figures(tmp_path) / "site_phone.png"
             page.screenshot(path=str(shot))
