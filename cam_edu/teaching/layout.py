@@ -16,8 +16,8 @@ screen, so that no slide needs scrolling:
 - a picture output is shown as large as the slide allows, up to :data:`MAX_ZOOM` times its
   own size.
 
-The heights are estimated from the deck's own style sheet (:func:`css`, written from the
-same :class:`Style`), never measured here: ``tests/test_site_browser.py`` measures every
+The heights are estimated from the deck's own style sheet (written from the same
+:class:`Style`), never measured here: ``tests/test_site_browser.py`` measures every
 slide of every deck in Chromium.
 
 >>> import nbformat
@@ -57,7 +57,8 @@ CONTINUED_CLASS = "cam-continued"
 
 @dataclass(frozen=True)
 class Style:
-    """The deck's sizes in CSS pixels; :func:`css` writes them, :func:`layout` counts on them.
+    """The deck's sizes in CSS pixels: its style sheet is written with them
+    (:meth:`css_values`), and :func:`layout` counts on them.
 
     ``em_per_char`` is the mean width of a character of prose in the text font (Source Sans
     Pro, shipped with reveal.js) in em, rounded up so that word wrapping is covered;
@@ -74,11 +75,16 @@ class Style:
     code_px: int = 18
     code_leading: float = 1.35
     heading_px: tuple[int, int, int] = (40, 32, 28)
+    heading_leading: float = 1.2
+    list_indent: float = 1.4  # em
     gap: int = 12  # below a paragraph, list, heading, code block or output
     em_per_char: float = 0.46
     mono_em_per_char: float = 0.61
     scrollbar: int = 14
+    code_pad: int = 6  # above and below the code in its box (with a 1 px border)
+    cell_pad: int = 4  # above and below the text in a table's cell
     continued_px: int = 18
+    continued_leading: float = 1.3
     spare: int = 10
 
     @property
@@ -93,7 +99,7 @@ class Style:
     @property
     def continued_height(self) -> float:
         """The "… (continued)" line at the top of a slide that continues a topic."""
-        return self.continued_px * 1.3 + self.gap
+        return self.continued_px * self.continued_leading + self.gap
 
     @property
     def budget(self) -> float:
@@ -121,81 +127,19 @@ class Style:
     def code_chars(self) -> int:
         return int((self.inner_width - 24) / (self.code_px * self.mono_em_per_char))
 
+    def css_values(self) -> dict:
+        """The sizes the style sheet (``templates/cam_reveal/deck.css.j2``) is written with.
+
+        >>> STYLE.css_values()["picture_max"]
+        630
+        """
+        h1, h2, h3 = self.heading_px
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        extra = {"h1": h1, "h2": h2, "h3": h3, "picture_max": self.picture_max}
+        return values | extra | {"continued_class": CONTINUED_CLASS}
+
 
 STYLE = Style()
-
-
-def css(style: Style = STYLE) -> str:
-    """The deck's style sheet (on top of nbconvert's notebook CSS and reveal.js's theme)."""
-    s = style
-    h1, h2, h3 = s.heading_px
-    return f"""
-/* cam_edu decks: {s.width} x {s.height} slides. cam_edu.teaching.layout cuts the lessons into
-   slides by these sizes: change them there, in Style, never here. */
-:root {{
-  --jp-code-font-size: {s.code_px}px; --jp-content-font-size1: {s.text_px}px;
-  --jp-ui-font-size1: {s.text_px}px; --jp-code-line-height: {s.code_leading};
-}}
-.reveal {{ font-family: "Source Sans Pro", Helvetica, sans-serif; color: #1a1a1a; }}
-.reveal .slides {{ text-align: left; }}
-.reveal .slides section.stack {{ padding: 0; }}
-.reveal .slides section:not(.stack) {{ padding: {s.pad_y}px {s.pad_x}px; box-sizing: border-box; }}
-.reveal .slides :is(.jp-Cell, .jp-Cell-inputWrapper, .jp-InputArea, .jp-OutputArea,
-  .jp-OutputArea-child) {{ padding: 0; margin: 0; }}
-.reveal .slides .jp-Notebook-cell {{ width: auto; }}
-.reveal .slides :is(.jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser) {{ display: none; }}
-.reveal .slides .jp-RenderedHTMLCommon {{
-  font-family: inherit; font-size: {s.text_px}px; line-height: {s.leading};
-  padding: 0; color: #1a1a1a; overflow-wrap: normal;
-}}
-.reveal .slides .jp-RenderedHTMLCommon p {{ margin: 0 0 {s.gap}px; }}
-.reveal .slides .jp-RenderedHTMLCommon :is(ul, ol) {{ margin: 0 0 {s.gap}px; padding-left: 1.4em; }}
-.reveal .slides .jp-RenderedHTMLCommon li {{ margin: 0; }}
-.reveal .slides .jp-RenderedHTMLCommon li > p {{ margin: 0; }}
-.reveal .slides .jp-RenderedHTMLCommon :is(h1, h2, h3, h4) {{
-  font-family: inherit; text-transform: none; letter-spacing: normal; font-weight: 600;
-  line-height: 1.2; margin: 0 0 {s.gap}px; color: #1a1a1a; text-shadow: none;
-}}
-.reveal .slides .jp-RenderedHTMLCommon h1 {{ font-size: {h1}px; }}
-.reveal .slides .jp-RenderedHTMLCommon h2 {{ font-size: {h2}px; }}
-.reveal .slides .jp-RenderedHTMLCommon :is(h3, h4) {{ font-size: {h3}px; }}
-.reveal .slides .jp-RenderedHTMLCommon table {{
-  display: block; overflow-x: auto; max-width: 100%; margin: 0 0 {s.gap}px;
-  font-size: {s.text_px}px; border-collapse: collapse;
-}}
-.reveal .slides .jp-RenderedHTMLCommon :is(td, th) {{
-  padding: 4px 10px; line-height: {s.leading};
-}}
-.reveal .slides .jp-RenderedHTMLCommon details summary {{ cursor: pointer; }}
-.reveal .slides :is(pre, code) {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }}
-.reveal .slides .jp-RenderedHTMLCommon :not(pre) > code {{ font-size: 0.85em; padding: 0 3px; }}
-.reveal .slides pre, .reveal .slides div.highlight > pre,
-.reveal .slides .jp-OutputArea-output > pre {{
-  font-size: {s.code_px}px; line-height: {s.code_leading}; white-space: pre;
-  overflow-wrap: normal; word-break: normal; overflow-x: auto; overflow-y: hidden;
-  max-width: 100%; width: auto; box-sizing: border-box; margin: 0; padding: 6px 12px;
-  box-shadow: none;
-}}
-/* code on white: the highlighting colours keep a contrast of 4.5:1 (WCAG AA) there */
-.reveal .slides .jp-CodeCell .jp-InputArea-editor {{
-  margin: 0 0 {s.gap}px; border: 1px solid #d0d7de; border-left: 4px solid #8aa4c8;
-  border-radius: 0; background: #fff; padding: 0;
-}}
-.reveal .slides .jp-CodeCell .jp-InputArea-editor .highlight {{ background: #fff; }}
-.reveal .slides .jp-OutputArea-output {{ margin: 0 0 {s.gap}px; padding: 0; }}
-.reveal .slides .jp-OutputArea-output pre {{ padding: 0 0 0 16px; background: none; border: 0; }}
-.reveal .slides .jp-RenderedImage {{ text-align: center; }}
-.reveal .slides section img {{
-  display: block; max-width: 100%; max-height: {s.picture_max}px; height: auto;
-  margin: 0 auto;
-  border: 0; box-shadow: none; background: #fff;
-}}
-.reveal .slides .jp-RenderedHTMLCommon p.{CONTINUED_CLASS} {{
-  font-size: {s.continued_px}px; line-height: 1.3; margin: 0 0 {s.gap}px; color: #4d4d4d;
-}}
-.reveal .slide-number {{ background: #333; color: #fff; font-size: 14px; }}
-.reveal .controls {{ color: #1a5fb4; }}
-"""
 
 
 # ----------------------------------------------------------------------------- estimates
@@ -296,7 +240,7 @@ class Estimator:
 
     def paragraph(self, text: str, indent: float = 0.0) -> float:
         s = self.s
-        if text.lstrip().startswith("$$"):  # a displayed formula: rows of about 2 lines
+        if text.lstrip().startswith("$$"):  # a formula: rows of 1.2 lines, 2 if built up
             rows = text.count("\\\\") + 1
             tall = 0.8 if re.search(r"\\(frac|sum|prod|int|max|min)", text) else 0.0
             return rows * s.line * (1.2 + tall) + s.gap
@@ -307,10 +251,10 @@ class Estimator:
         s = self.s
         px = s.heading_px[min(level, 3) - 1]
         title = text.lstrip("#").strip()
-        return text_lines(title, s.chars(px)) * px * 1.2 + s.gap
+        return text_lines(title, s.chars(px)) * px * s.heading_leading + s.gap
 
     def list_block(self, text: str) -> float:
-        indent = 1.4 * self.s.text_px
+        indent = self.s.list_indent * self.s.text_px
         items = list_items(text)
         body = sum(self.paragraph(LIST_MARKER.sub("", item), indent) for item in items)
         return body - len(items) * self.s.gap + self.s.gap
@@ -319,7 +263,7 @@ class Estimator:
         s = self.s
         rows = [r for r in text.splitlines() if r.strip() and not re.match(r"^\s*\|?[\s:|-]+$", r)]
         wraps = [text_lines(r.replace("|", " "), s.chars(s.text_px) * 2) for r in rows]
-        return sum(w * s.line + 8 for w in wraps) + s.gap + s.scrollbar
+        return sum(w * s.line + 2 * s.cell_pad for w in wraps) + s.gap + s.scrollbar
 
     def picture_height(self, width: int, height: int) -> float:
         scale = min(1.0, self.s.inner_width / width)
@@ -357,7 +301,8 @@ class Estimator:
     def code(self, lines: list[str]) -> float:
         s = self.s
         wide = any(len(line) > s.code_chars for line in lines)
-        return max(1, len(lines)) * s.code_line + 14 + s.gap + (s.scrollbar if wide else 0)
+        box = 2 * s.code_pad + 2  # padding and border
+        return max(1, len(lines)) * s.code_line + box + s.gap + (s.scrollbar if wide else 0)
 
     def printout(self, lines: list[str]) -> float:
         s = self.s
@@ -380,7 +325,8 @@ class Estimator:
         if "text/html" in data:
             rows = data["text/html"].count("<tr")
             if rows:
-                return rows * (self.s.line + 8) + self.s.gap + self.s.scrollbar, None
+                row = self.s.line + 2 * self.s.cell_pad
+                return rows * row + self.s.gap + self.s.scrollbar, None
             return self.paragraph(_TAG.sub("", data["text/html"])), None
         return self.printout(str(data.get("text/plain", "")).splitlines()), None
 

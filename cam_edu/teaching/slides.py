@@ -109,8 +109,7 @@ def deck_html(notebook: Path) -> tuple[str, int]:
     deck, slides = lesson_deck(notebook)
     resources = {
         "metadata": {"name": notebook.stem},
-        "cam_css": layout.css(),
-        "cam_size": (layout.STYLE.width, layout.STYLE.height),
+        "cam_style": layout.STYLE.css_values(),
     }
     html, _ = exporter().from_notebook_node(deck, resources=resources)
     return focusable_scrolling(html), len(slides)
