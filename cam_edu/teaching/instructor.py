@@ -101,13 +101,12 @@ def lesson_rows(path: Path) -> dict:
 
 
 def _links(row: dict, site: bool) -> tuple[str, str]:
-    """Markdown links to the lesson and its deck, on the website or in the repository."""
+    """Where the lesson is (a link target) and its deck (markdown), on the site or in the repo."""
+    name = row["name"]
     if site:
-        number = int(row["name"][:2])
-        deck = f'<a href="slides/{row["name"]}.slides.html">lesson {number} slides</a>'
-        return f"[{row['title']}](lessons/{row['name']}.ipynb)", deck
-    deck = f"`build/slides/{row['name']}.slides.html` (`make slides`)"
-    return f"[{row['title']}](../notebooks/{row['name']}.ipynb)", deck
+        deck = f'<a href="slides/{name}.slides.html">lesson {int(name[:2])} slides</a>'
+        return f"lessons/{name}.ipynb", deck
+    return f"../notebooks/{name}.ipynb", f"`build/slides/{name}.slides.html` (`make slides`)"
 
 
 def _lesson_section(row: dict, site: bool) -> list[str]:
@@ -115,7 +114,7 @@ def _lesson_section(row: dict, site: bool) -> list[str]:
     lines = [
         f"### {row['title']}",
         "",
-        f"Lesson: {lesson}. Slides: {deck}.",
+        f"[The lesson]({lesson}); its slides: {deck}.",
         "",
         f"`notebooks/{row['name']}.ipynb`, last executed on {row['executed']}: "
         f"{row['code_cells']} code cells ran in **{row['run_seconds']:.0f} s** in total. "
@@ -169,7 +168,7 @@ def render(paths: list[Path] | None = None, site: bool = False) -> str:
         lesson, deck = _links(r, site)
         deck = deck if site else f"`{r['name']}.slides.html`"
         lines.append(
-            f"| {lesson} | {deck} | {r['code_cells']} | {r['run_seconds']:.0f} s "
+            f"| [{r['title']}]({lesson}) | {deck} | {r['code_cells']} | {r['run_seconds']:.0f} s "
             f"| {r['slides']} | {r['class_minutes']} min | {r['study_minutes']} min |"
         )
     lines += [
