@@ -65,6 +65,7 @@ from cam_edu.course.cantilever.imaging import (
     curvature_image,
     make_dataset,
     measured_deflection,
+    noise_free_profile,
     render,
 )
 from cam_edu.course.cantilever.localization import (
@@ -107,6 +108,7 @@ __all__ = [
     "make_dataset",
     "measured_deflection",
     "natural_frequencies",
+    "noise_free_profile",
     "render",
     "steady_state",
     "stiffness_factors",
