@@ -26,6 +26,17 @@ def test_photos_are_square_uint8_and_preprocessed_like_keras():
         imagenet.load_photos(("cat",))
 
 
+def test_more_photos_ship_offline_and_grey_ones_become_rgb():
+    import skimage.data
+
+    photos = imagenet.load_photos(tuple(imagenet.MORE_PHOTOS), size=32)
+    assert photos.shape == (len(imagenet.MORE_PHOTOS), 32, 32, 3) and photos.dtype == np.uint8
+    assert not set(imagenet.MORE_PHOTOS) & set(imagenet.PHOTOS)
+    coins = imagenet.load_photos(("coins",), size=303)[0]  # the grey photo is 303 x 384
+    np.testing.assert_array_equal(coins[..., 0], coins[..., 2])
+    np.testing.assert_array_equal(coins[..., 1], skimage.data.coins()[:, 40:343])
+
+
 def test_top_k_orders_probabilities():
     order, probs = imagenet.top_k(np.array([[0.0, 3.0, 1.0, 2.0]]), k=2)
     assert order.tolist() == [[1, 3]]
