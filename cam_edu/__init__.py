@@ -57,7 +57,7 @@ _EXPORTS = {
     "gap": ("global_average_pool", "global_average_pool_loop"),
     "layers": ("cut_model", "locate_target", "logits_model"),
     "reading": ("cam_numbers",),
-    "localize": ("bbox_from_cam", "box_accuracy", "box_area", "iou", "share_in_box"),
+    "localize": ("bbox_from_cam", "box_accuracy", "box_area", "ink_box", "iou", "share_in_box"),
     "gradcam": (
         "GradCAM",
         "cascading_randomization",
