@@ -82,6 +82,7 @@ _EXPORTS = {
         "lime_map",
         "occlusion_map",
         "score_cam",
+        "score_cam_weights",
     ),
     "timing": ("speedup",),
     "viz": ("overlay", "plot_cam_grid", "show_map", "upsample"),

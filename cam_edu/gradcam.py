@@ -197,14 +197,19 @@ class RandomizationStep(NamedTuple):
     spearman: float
 
 
-def rank_correlation(maps_a, maps_b) -> float:
+def rank_correlation(maps_a, maps_b, absolute: bool = False) -> float:
     """Mean over images of the Spearman rank correlation of two batches of maps ``(N, H, W)``.
 
     Images where either map is constant (no ranking) are left out; all constant gives NaN.
+    Tied values share their mean rank. With ``absolute``, the mean of ``|rho|``: an
+    inverted ranking (-1) is as far from "unrelated" as +1 (the randomization check of
+    :func:`cam_edu.faithfulness.compare_methods`).
 
     >>> a = np.arange(8.0).reshape(2, 2, 2)
     >>> rank_correlation(a, a ** 3), rank_correlation(a, -a)
     (1.0, -1.0)
+    >>> rank_correlation(a, np.stack([a[0], -a[1]])), rank_correlation(a, -a, absolute=True)
+    (0.0, 1.0)
     """
     from scipy.stats import spearmanr
 
@@ -218,7 +223,9 @@ def rank_correlation(maps_a, maps_b) -> float:
         for x, y in zip(a, b, strict=True)
         if np.ptp(x) > 0 and np.ptp(y) > 0
     ]
-    return float(np.mean(values)) if values else float("nan")
+    if not values:
+        return float("nan")
+    return float(np.mean(np.abs(values) if absolute else values))
 
 
 def _layers_with_weights(model: keras.Model) -> list:

@@ -362,6 +362,40 @@ def _min_max(maps: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
 
 
+def score_cam_weights(
+    model, images, class_index=None, layer: str | None = None, batch_size: int = 64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score-CAM's channel weights: the class probability of the image masked by each channel.
+
+    Each channel ``A_k`` ``(h, w)`` of the layer is upsampled (bilinear) to the image and
+    min-max scaled to a mask ``H_k`` in [0, 1] (a constant channel gives an all-zero
+    mask); the weight ``w_k`` is the target class's probability on ``image * H_k``. All
+    ``N * K`` masked images go through the model in batches. :func:`score_cam` sums the
+    channels with these weights.
+
+    Args:
+        model, images, class_index, layer, batch_size: as :func:`score_cam`.
+
+    Returns:
+        ``(weights, activations, logits)``: the weights ``(N, K)`` in [0, 1], the layer's
+        activations ``(N, h, w, K)`` and the logits ``(N, C)`` of the unmasked images.
+
+    >>> weights, A, logits = score_cam_weights(model, x_test[:4], layer="conv2")  # doctest: +SKIP
+    """
+    x = as_model_images(images, model)
+    scores = ClassScores(model, layer, batch_size)
+    activations, logits = scores.activations(x)
+    classes = scores.targets(logits, class_index)
+    size = x.shape[1:3]
+    weights = np.zeros((len(x), activations.shape[-1]), np.float64)
+    for k in range(len(x)):
+        channels = np.moveaxis(activations[k], -1, 0)  # (K, h, w)
+        masks = tf.image.resize(channels[..., None], size, method="bilinear").numpy()
+        masked = (x[k : k + 1] * _min_max(masks[..., 0])[..., None]).astype(np.float32)
+        weights[k] = scores.probabilities(masked)[:, classes[k]]
+    return weights, activations, logits
+
+
 def score_cam(
     model, images, class_index=None, layer: str | None = None, batch_size: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -374,7 +408,7 @@ def score_cam(
     and the authors' code (the sigmoid for a one-unit sigmoid head); the map is
     :math:`\mathrm{ReLU}(\sum_k w_k A_k)` at the layer's resolution. The paper's
     baseline term :math:`f(X_b)` is left out, as in the authors' code and
-    tf-keras-vis. All ``N * K`` masked images go through the model in batches.
+    tf-keras-vis. The weights are :func:`score_cam_weights`.
 
     Args:
         model: a built Keras CNN.
@@ -389,17 +423,7 @@ def score_cam(
 
     >>> maps, logits = score_cam(model, x_test[:4], layer="conv2")  # doctest: +SKIP
     """
-    x = as_model_images(images, model)
-    scores = ClassScores(model, layer, batch_size)
-    activations, logits = scores.activations(x)
-    classes = scores.targets(logits, class_index)
-    size = x.shape[1:3]
-    weights = np.zeros((len(x), activations.shape[-1]), np.float64)
-    for k in range(len(x)):
-        channels = np.moveaxis(activations[k], -1, 0)  # (K, h, w)
-        masks = tf.image.resize(channels[..., None], size, method="bilinear").numpy()
-        masked = (x[k : k + 1] * _min_max(masks[..., 0])[..., None]).astype(np.float32)
-        weights[k] = scores.probabilities(masked)[:, classes[k]]
+    weights, activations, logits = score_cam_weights(model, images, class_index, layer, batch_size)
     maps = np.einsum("nhwk,nk->nhw", activations, weights)
     return np.maximum(maps, 0.0).astype(np.float32), logits
 
