@@ -221,3 +221,22 @@ def test_figures_fit_the_column_and_say_what_they_show(path):
                 f"cell {i}: a figure without a description; show it with "
                 "cam_edu.viz.show(fig, 'what it shows')"
             )
+
+
+def test_a_diagram_with_one_word_changed_is_not_the_same_picture():
+    import io
+
+    import matplotlib.pyplot as plt
+
+    def drawing(title: str) -> bytes:
+        fig, ax = plt.subplots(figsize=(7.4, 3))
+        ax.set_axis_off()
+        ax.text(0.1, 0.5, title, fontsize=10)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=diagrams.DPI)
+        plt.close(fig)
+        return buffer.getvalue()
+
+    one = drawing("one CAM column = 1/32 of the beam")
+    assert diagrams.same_picture(one, drawing("one CAM column = 1/32 of the beam"))
+    assert not diagrams.same_picture(one, drawing("CAM columns: one per 1/32 of the beam"))

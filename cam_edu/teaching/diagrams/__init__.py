@@ -43,9 +43,12 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "docs" / "images" / "diagrams"
 DPI = 110
-# Two drawings of one diagram agree when their pixels differ by at most this much on
-# average (0-255 scale): font hinting or anti-aliasing may differ between machines.
+# Two drawings of one diagram agree when their pixels differ by at most PIXEL_TOLERANCE on
+# average (0-255 scale; font hinting or anti-aliasing may differ between machines) and at
+# most CHANGED_SHARE of them differ by more than CHANGED_LEVEL (an edited word changes a
+# few hundred pixels completely, which an average over the whole picture would hide).
 PIXEL_TOLERANCE = 2.0
+CHANGED_LEVEL, CHANGED_SHARE = 128, 0.0005
 ATTACHMENT = re.compile(r"!\[[^\]]*\]\(attachment:([A-Za-z0-9_]+)\.png\)")
 
 _DIAGRAMS: dict[str, Callable[[], plt.Figure]] = {}
@@ -82,9 +85,13 @@ def pixels(png: bytes) -> np.ndarray:
 
 
 def same_picture(a: bytes, b: bytes) -> bool:
-    """Whether two PNGs show the same picture (same size, pixels within the tolerance)."""
+    """Whether two PNGs show the same picture (same size, pixels within the tolerances)."""
     pa, pb = pixels(a), pixels(b)
-    return pa.shape == pb.shape and float(np.abs(pa - pb).mean()) <= PIXEL_TOLERANCE
+    if pa.shape != pb.shape:
+        return False
+    difference = np.abs(pa - pb)
+    changed = (difference.reshape(-1, difference.shape[-1]) > CHANGED_LEVEL).any(axis=1)
+    return float(difference.mean()) <= PIXEL_TOLERANCE and changed.mean() <= CHANGED_SHARE
 
 
 def shown_in(nb) -> list[tuple[int, str]]:
