@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-import cam_edu  # noqa: F401  (before TensorFlow: sets TF_CPP_MIN_LOG_LEVEL)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 from cam_edu.timing import Timing, compare, time_call
 
 REDRAW_TARGET_MS = 10.0  # median, server side
@@ -354,8 +354,7 @@ def bench_compiled_floor(model, x: np.ndarray, name: str, repeat: int = 5) -> li
             row(
                 "cost over a compiled forward pass",
                 f"{label} ÷ compiled forward, {name}",
-                f"{len(x)} images {'×'.join(map(str, x.shape[1:]))}, layer "
-                f"{engine(model).target.name}",
+                f"{len(x)} images {'×'.join(map(str, x.shape[1:]))}, layer {engine(model).layer}",
                 f"cam_edu.{label}(model, x)",
                 "tf.function(model)(x)",
                 ta,

@@ -36,9 +36,12 @@ import numpy as np
 import tensorflow as tf
 from scipy.ndimage import gaussian_filter
 
-from cam_edu.cam import as_model_images, class_probabilities
-from cam_edu.engine import engine, logits_engine
-from cam_edu.layers import require_model
+from cam_edu.cam import class_probabilities
+from cam_edu.channels import ChannelWeightMethod
+from cam_edu.engine import logits_engine
+from cam_edu.extras import require
+from cam_edu.inputs import as_model_images
+from cam_edu.layers import output_index, require_model
 from cam_edu.validate import as_class_index
 
 
@@ -54,9 +57,9 @@ class ClassScores:
     Args:
         model: a built Keras CNN; a final softmax or sigmoid is removed (as in
             :func:`cam_edu.layers.cut_model`).
-        layer: the layer whose activation :meth:`activations` returns (``None``: what
-            the global pooling reads; see :func:`cam_edu.layers.find_target`).
         batch_size: images per model call.
+        output: for a model with several outputs, the scored one (a name or an index;
+            ``None``: the first).
 
     Attributes:
         binary: the model has a one-unit sigmoid head, whose logit ``z`` counts as the
@@ -64,17 +67,13 @@ class ClassScores:
         num_classes: ``C`` (2 for a one-unit sigmoid head).
     """
 
-    def __init__(self, model: keras.Model, layer=None, batch_size: int = 64):
+    def __init__(self, model: keras.Model, batch_size: int = 64, output=None):
         self.model = require_model(model)
         self.batch_size = _positive_int(batch_size, "batch_size")
-        self._layer = layer
-        self._scores = logits_engine(model)  # the one compiled path, shared per model
+        # the one compiled path, shared per model
+        self._scores = logits_engine(model, output_index(model, output))
         self.binary = self._scores.binary
         self.num_classes = self._scores.num_classes
-
-    def activations(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(A (N, h, w, K), logits (N, C))`` of checked images, in one call, at ``layer``."""
-        return engine(self.model, self._layer).forward(np.asarray(images, np.float32))
 
     def logits(self, batches: Iterator[np.ndarray] | np.ndarray) -> np.ndarray:
         """Logits ``(M, C)`` of images ``(M, H, W, ch)`` or of an iterator of such batches."""
@@ -154,6 +153,7 @@ def occlusion_map(
     stride: int = 4,
     baseline=0.0,
     batch_size: int = 64,
+    output=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Occlusion sensitivity (Zeiler & Fergus 2014): the class logit's drop under a patch.
 
@@ -173,6 +173,7 @@ def occlusion_map(
         baseline: the occluder: a number (0 = black for [0, 1] images), or ``"blur"``
             for the same patch of a blurred copy (see :func:`baseline_images`).
         batch_size: images per model call.
+        output: for a model with several outputs, the explained one (name or index).
 
     Returns:
         ``(maps, logits)``: ``(N, H, W)`` maps at image resolution (positive where
@@ -191,7 +192,7 @@ def occlusion_map(
             f"{patch}. Use a smaller patch (e.g. {max(1, min(height, width) // 4)})."
         )
     base = baseline_images(x, baseline)
-    scores = ClassScores(model, batch_size=batch_size)
+    scores = ClassScores(model, batch_size, output)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
     positions = [
@@ -231,6 +232,7 @@ def lime_map(
     hide_color: float | None = None,
     progress: bool = False,
     batch_size: int = 64,
+    output=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """LIME for images (Ribeiro et al. 2016), through ``lime.lime_image``.
 
@@ -262,6 +264,7 @@ def lime_map(
             release) always shows it; with ``progress=False`` it is replaced by a plain
             loop for the duration of the call.
         batch_size: images per model call.
+        output: for a model with several outputs, the explained one (name or index).
 
     Returns:
         ``(maps, logits)``: ``(N, H, W)`` maps at image resolution (a superpixel's
@@ -270,7 +273,7 @@ def lime_map(
 
     >>> maps, logits = lime_map(model, x_test[:2], num_samples=500)  # doctest: +SKIP
     """
-    from lime import lime_image
+    lime_image = require("lime.lime_image", "lime", "LIME maps")
 
     x = as_model_images(images, model)
     num_samples = _positive_int(num_samples, "num_samples", " LIME's default is 1000.")
@@ -279,7 +282,7 @@ def lime_map(
             f"lime_map needs images (N, H, W, 1) or (N, H, W, 3), as its superpixels are "
             f"found on a colour image; got shape {x.shape}."
         )
-    scores = ClassScores(model, batch_size=batch_size)
+    scores = ClassScores(model, batch_size, output)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
     gray = x.shape[-1] == 1
@@ -362,8 +365,36 @@ def _min_max(maps: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
 
 
+class ScoreCAM(ChannelWeightMethod):
+    """Score-CAM: a channel's weight is the class probability of the image it masks.
+
+    Args:
+        model, layer, output: as :class:`cam_edu.channels.ChannelWeightMethod`.
+        batch_size: masked images per model call.
+    """
+
+    display_name = "Score-CAM"
+    needs_gradients = False
+
+    def __init__(self, model, layer=None, output=None, batch_size: int = 64):
+        super().__init__(model, layer, output)
+        self.scores = ClassScores(model, batch_size, self.output_index)
+
+    def channel_weights(self, activations, gradients, images=None, classes=None):
+        """``w[n, k]`` = the probability of class ``c_n`` on image ``n`` times the mask
+        ``H_k`` (channel ``k`` upsampled, min-max scaled), ``(N, K)``."""
+        size = images.shape[1:3]
+        weights = np.zeros((len(images), activations.shape[-1]), np.float64)
+        for n, (image, activation) in enumerate(zip(images, activations, strict=True)):
+            channels = np.moveaxis(activation, -1, 0)  # (K, h, w)
+            masks = tf.image.resize(channels[..., None], size, method="bilinear").numpy()
+            masked = (image[None] * _min_max(masks[..., 0])[..., None]).astype(np.float32)
+            weights[n] = self.scores.probabilities(masked)[:, classes[n]]
+        return weights
+
+
 def score_cam(
-    model, images, class_index=None, layer: str | None = None, batch_size: int = 64
+    model, images, class_index=None, layer: str | None = None, batch_size: int = 64, output=None
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Score-CAM (Wang et al. 2020): channels weighted by the scores of masked inputs.
 
@@ -382,6 +413,7 @@ def score_cam(
         class_index: ``None`` (each image's predicted class), an int, or ``(N,)`` ints.
         layer: a layer with 4-D output; ``None`` = the last one.
         batch_size: images per model call.
+        output: for a model with several outputs, the explained one (name or index).
 
     Returns:
         ``(maps, logits)``: ``(N, h, w)`` maps at the layer's resolution (after ReLU,
@@ -389,19 +421,7 @@ def score_cam(
 
     >>> maps, logits = score_cam(model, x_test[:4], layer="conv2")  # doctest: +SKIP
     """
-    x = as_model_images(images, model)
-    scores = ClassScores(model, layer, batch_size)
-    activations, logits = scores.activations(x)
-    classes = scores.targets(logits, class_index)
-    size = x.shape[1:3]
-    weights = np.zeros((len(x), activations.shape[-1]), np.float64)
-    for k in range(len(x)):
-        channels = np.moveaxis(activations[k], -1, 0)  # (K, h, w)
-        masks = tf.image.resize(channels[..., None], size, method="bilinear").numpy()
-        masked = (x[k : k + 1] * _min_max(masks[..., 0])[..., None]).astype(np.float32)
-        weights[k] = scores.probabilities(masked)[:, classes[k]]
-    maps = np.einsum("nhwk,nk->nhw", activations, weights)
-    return np.maximum(maps, 0.0).astype(np.float32), logits
+    return ScoreCAM(model, layer, output, batch_size)(images, class_index)
 
 
 def grid_segmentation(rows: int = 8, cols: int | None = None) -> Callable[[np.ndarray], np.ndarray]:

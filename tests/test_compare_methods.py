@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from cam_edu import faithfulness, perturbation
+from cam_edu import faithfulness, perturbation, randomization
 from cam_edu.course.cantilever.localization import PeakTruth, peak_error_summary
-from cam_edu.faithfulness import BoxTruth, bootstrap_difference, compare_methods
+from cam_edu.comparison import bootstrap_difference, compare_methods
+from cam_edu.localize import BoxTruth
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_compare_methods_rows_agree_with_the_metrics_one_by_one(model, images):
     scores = faithfulness.faithfulness_scores(model, images, ["gradcam"], steps=8)["gradcam"]
     assert result.summary["gradcam"]["deletion AUC"] == pytest.approx(scores.deletion_auc)
     assert result.summary["gradcam"]["insertion AUC"] == pytest.approx(scores.insertion_auc)
-    steps = faithfulness.randomization_correlation(model, images, "cam", seed=0)
+    steps = randomization.randomization_correlation(model, images, "cam", seed=0)
     assert result.summary["cam"]["randomization rho"] == pytest.approx(steps[-1].spearman)
     assert result.maps["occlusion"].shape == (4, 16, 16)
     assert all(cost > 0 for cost in result.cost.values())

@@ -346,16 +346,16 @@ def check_mean_spearman(fn) -> None:
     """Check ``mean_spearman(maps_a, maps_b)``: two batches ``(N, H, W)`` -> one float, the
     mean over the images of the Spearman rank correlation of their two maps.
 
-    Compared with :func:`cam_edu.gradcam.rank_correlation` (maps without a ranking,
+    Compared with :func:`cam_edu.randomization.rank_correlation` (maps without a ranking,
     constant ones, are left out; none left gives NaN).
 
-    >>> from cam_edu.gradcam import rank_correlation
+    >>> from cam_edu.randomization import rank_correlation
     >>> check_mean_spearman(rank_correlation)
     ✓ mean_spearman: all 5 cases agree with cam_edu.
     """
     from scipy.stats import pearsonr, spearmanr
 
-    from cam_edu.gradcam import rank_correlation
+    from cam_edu.randomization import rank_correlation
 
     label = "mean_spearman"
 
