@@ -241,34 +241,55 @@ def overlay(
     >>> overlay(np.zeros((28, 28)), np.eye(7)).shape
     (28, 28, 3)
     """
-    raw = np.asarray(image)
-    one_channel = raw.ndim == 2 or raw.shape[-1] == 1
     underlay = grey(image)
     m = as_heatmap(heatmap)
-    alpha = (1.0 if one_channel else 0.6) if alpha is None else alpha
+    alpha = default_alpha(image) if alpha is None else alpha
     if not isinstance(alpha, int | float | np.floating | np.integer) or isinstance(alpha, bool):
         raise TypeError(f"alpha must be a number in [0, 1] (the map's opacity); got {alpha!r}.")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1] (the map's opacity); got {alpha}.")
+    size = underlay.shape if size is None else tuple(int(s) for s in size)
+    if underlay.shape != size:
+        underlay = _upsample(underlay, size, "bilinear")
+    if m.shape != size:
+        m = upsample(m, size, method=method)
+    colored = colorize(m, signed, vmin, vmax, cmap)
+    picture = _blend(np.repeat(underlay[..., None], 3, axis=-1), colored, float(alpha))
+    if default_alpha(image) == 1.0:  # one channel: outline the input
+        edge = outline(image, size)
+        picture[edge > 0] = 1.0
+        picture[edge < 0] = 0.1
+    return picture
+
+
+def default_alpha(image) -> float:
+    """The map's default opacity over ``image``: opaque over a one-channel image (outlined
+    on top), 0.6 over a colour photo (seen in grey through the map).
+
+    >>> default_alpha(np.zeros((28, 28, 1))), default_alpha(np.zeros((8, 8, 3)))
+    (1.0, 0.6)
+    """
+    shape = np.shape(image)
+    return 1.0 if len(shape) == 2 or shape[-1] == 1 else 0.6
+
+
+def colorize(heatmap, signed: bool, vmin=None, vmax=None, cmap: str | None = None) -> np.ndarray:
+    """A map's colours, float RGB ``(H, W, 3)`` in ``[0, 1]``, by the course's rule:
+    :func:`map_norm` for the limits, :func:`default_cmap` unless ``cmap`` is given.
+
+    >>> rgb = colorize(np.array([[-1.0, 0.0, 1.0]]), signed=True)  # blue, white, red
+    >>> bool(rgb[0, 0, 2] > rgb[0, 0, 0]), bool(rgb[0, 2, 0] > rgb[0, 2, 2]), rgb[0, 1].min() > 0.9
+    (True, True, np.True_)
+    """
+    m = np.asarray(heatmap, np.float32)
     cmap = default_cmap(signed) if cmap is None else cmap
     if cmap not in mpl.colormaps:
         raise ValueError(
             f"cmap {cmap!r} is not a matplotlib colormap; try {UNSIGNED_CMAP!r} (unsigned maps) "
             f"or {SIGNED_CMAP!r} (signed maps)."
         )
-    size = underlay.shape if size is None else tuple(int(s) for s in size)
-    if underlay.shape != size:
-        underlay = _upsample(underlay, size, "bilinear")
-    if m.shape != size:
-        m = upsample(m, size, method=method)
     norm = map_norm(m, signed, vmin, vmax)
-    colored = _colorize(np.clip(norm(m), 0.0, 1.0), cmap)
-    picture = _blend(np.repeat(underlay[..., None], 3, axis=-1), colored, float(alpha))
-    if one_channel:
-        edge = outline(image, size)
-        picture[edge > 0] = 1.0
-        picture[edge < 0] = 0.1
-    return picture
+    return _colorize(np.clip(norm(m), 0.0, 1.0), cmap)
 
 
 def _colorize(normalized: np.ndarray, cmap) -> np.ndarray:
