@@ -27,6 +27,7 @@ altered copies go through the model in batches of ``batch_size``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import warnings
 from collections.abc import Callable, Iterator
 from unittest import mock
@@ -212,7 +213,10 @@ def occlusion_map(
     for i, j in positions:
         covered[i : i + patch, j : j + patch] += 1
     for k in range(n):
-        drops = logits[k, classes[k]] - scores.logits(occluded(k))[:, classes[k]]
+        # the image itself goes first in the stream of its occluded copies: computed in the
+        # same batch, an occlusion that changes nothing gives a drop of exactly 0
+        scored = scores.logits(itertools.chain([x[k : k + 1]], occluded(k)))[:, classes[k]]
+        drops = scored[0] - scored[1:]
         for (i, j), drop in zip(positions, drops, strict=True):
             maps[k, i : i + patch, j : j + patch] += drop
     return (maps / covered).astype(np.float32), logits

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cam_edu import faithfulness, perturbation, randomization
-from cam_edu.course.cantilever.localization import PeakTruth, peak_error_summary
 from cam_edu.comparison import bootstrap_difference, compare_methods
+from cam_edu.course.cantilever.localization import PeakTruth, peak_error_summary
 from cam_edu.localize import BoxTruth
 
 

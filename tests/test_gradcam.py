@@ -428,7 +428,9 @@ def test_cascading_randomization_draws_each_layer_from_one_seeded_copy(monkeypat
     assert [s.layer for s in steps] == ["none (trained)", "dense", "sep", "bn", "conv"]
     assert steps[0].spearman == rank_correlation(steps[0].maps, steps[0].maps)
     random, copy = copies  # one random copy, one copy that is randomized layer by layer
-    for a, b, c in zip(copy.get_weights(), random.get_weights(), reference.get_weights()):
+    for a, b, c in zip(
+        copy.get_weights(), random.get_weights(), reference.get_weights(), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
     np.testing.assert_array_equal(copy.get_layer("bn").gamma.numpy(), 1.0)  # Keras's init

@@ -21,8 +21,8 @@ import cam_edu
 from cam_edu import faithfulness, localize, perturbation, randomization
 from cam_edu.course.cantilever.localization import error_summary
 from cam_edu.gradcam import grad_cam
-from cam_edu.randomization import cascading_randomization
 from cam_edu.methods import METHODS, get_method
+from cam_edu.randomization import cascading_randomization
 from cam_edu.viz import upsample
 
 SIDE = 8

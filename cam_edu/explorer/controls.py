@@ -18,6 +18,8 @@ from cam_edu.viz import UPSAMPLING_METHODS
 
 WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
 PICTURE_MIN = "min(600px, 100%)"  # the picture keeps 600 px where the notebook has them
+MAP = ("overlay", "raw", "scale")  # what a new map changes (the colorbar: only a new method)
+IMAGE = ("input", *MAP)
 
 
 class CamExplorer(widgets.VBox):
@@ -58,11 +60,11 @@ class CamExplorer(widgets.VBox):
         self._class_options = None
         self._update_class_menu()
         self.image.observe(
-            lambda _: self._change(self.state.choose_image, self.image.value), "value"
+            lambda _: self._change(self.state.choose_image, self.image.value, IMAGE), "value"
         )
         self.klass.observe(self._on_class, "value")
         self.follow.observe(
-            lambda _: self._change(self.state.follow_prediction, self.follow.value), "value"
+            lambda _: self._change(self.state.follow_prediction, self.follow.value, MAP), "value"
         )
         self.method_menu.observe(self._on_method, "value")
         for control, name in (
@@ -125,15 +127,15 @@ class CamExplorer(widgets.VBox):
     def _notify(self, text: str) -> None:
         self.status.value = text
 
-    def _change(self, action, value) -> None:
+    def _change(self, action, value, dirty) -> None:
         if self._syncing:
             return
         action(value)
-        self._refresh(("input", "overlay", "raw", "colorbar", "scale"))
+        self._refresh(dirty)
 
     def _on_class(self, _change) -> None:
-        if not self._syncing and self.klass.value is not None:
-            self._change(self.state.choose_class, self.klass.value)
+        if self.klass.value is not None:
+            self._change(self.state.choose_class, self.klass.value, MAP)
 
     def _view_option(self, name: str, value) -> None:
         setattr(self.state, name, value)
@@ -185,8 +187,9 @@ class CamExplorer(widgets.VBox):
     def _refresh(self, dirty, layout: dict | None = None) -> None:
         """Repaint the panels in ``dirty`` for the state, send them, then the controls."""
         self.view = view = self.state.view()
-        arrays = panels(view, self.state.alpha, self.state.upsampling)
-        arrays["scale"] = self._figure.scale_numbers(view.limits)
+        arrays = panels(view, self.state.alpha, self.state.upsampling, dirty)
+        if "scale" in dirty:
+            arrays["scale"] = self._figure.scale_numbers(view.limits)
         sent = {}
         for name in dirty:
             bands = (

@@ -196,23 +196,27 @@ class ExplorerFigure:
         return np.asarray(image)
 
 
-def panels(view, alpha: float, upsampling: str) -> dict[str, np.ndarray]:
-    """The RGB uint8 arrays of the panels that follow the state: ``input`` (the image),
+def panels(view, alpha: float, upsampling: str, names=PANELS[:4]) -> dict[str, np.ndarray]:
+    """The RGB uint8 arrays of the panels ``names`` of a view: ``input`` (the image),
     ``overlay`` (the map over the input, by :func:`cam_edu.viz.overlay`), ``raw`` (the map
     at its own resolution) and ``colorbar`` (the colour scale, top = ``vmax``)."""
-    image, (vmin, vmax) = view.image, view.limits
-    picture = image[..., :1] if view.grey else image
-    k = math.ceil(OUTLINE_PIXELS / image.shape[0]) if view.grey else 1
-    size = (image.shape[0] * k, image.shape[1] * k)
-    heatmap = view.big if k == 1 else upsample(view.heatmap, size, upsampling)
-    over = overlay(picture, heatmap, alpha, signed=view.signed, vmin=vmin, vmax=vmax, size=size)
-    levels = (255.5 - np.arange(256)) / 256 * (vmax - vmin) + vmin
-    return {
-        "input": to_uint8(image),
-        "overlay": to_uint8(over),
-        "raw": to_uint8(colorize(view.heatmap, view.signed, vmin, vmax)),
-        "colorbar": to_uint8(colorize(levels[:, None], view.signed, vmin, vmax)),
-    }
+    (vmin, vmax), signed = view.limits, view.signed
+    out = {}
+    if "input" in names:
+        out["input"] = to_uint8(view.image)
+    if "overlay" in names:
+        image = view.image[..., :1] if view.grey else view.image
+        k = math.ceil(OUTLINE_PIXELS / image.shape[0]) if view.grey else 1
+        size = (image.shape[0] * k, image.shape[1] * k)
+        heatmap = view.big if k == 1 else upsample(view.heatmap, size, upsampling)
+        picture = overlay(image, heatmap, alpha, signed=signed, vmin=vmin, vmax=vmax, size=size)
+        out["overlay"] = to_uint8(picture)
+    if "raw" in names:
+        out["raw"] = to_uint8(colorize(view.heatmap, signed, vmin, vmax))
+    if "colorbar" in names:
+        levels = (255.5 - np.arange(256)) / 256 * (vmax - vmin) + vmin
+        out["colorbar"] = to_uint8(colorize(levels[:, None], signed, vmin, vmax))
+    return out
 
 
 def png(rgb: np.ndarray) -> bytes:
