@@ -79,7 +79,7 @@ def output_index(model: keras.Model, output=None) -> int:
     >>> output_index(m), output_index(m, "box"), output_index(m, 1)
     (0, 1, 1)
     """
-    names = list(getattr(model, "output_names", None) or [])
+    names = output_names(model)
     count = len(model.outputs)
     listed = ", ".join(f"{k}: {n!r}" for k, n in enumerate(names)) or f"0..{count - 1}"
     if output is None:
@@ -101,9 +101,18 @@ def output_index(model: keras.Model, output=None) -> int:
     return int(output)
 
 
+def output_names(model: keras.Model) -> list[str]:
+    """The names of ``model``'s outputs, in the order of ``model.outputs``: the keys of a
+    dict of outputs, else the layers' names (``model.output_names``)."""
+    if isinstance(model.output, dict):
+        pairs = list(model.output.items())
+        return [next((k for k, v in pairs if v is t), str(i)) for i, t in enumerate(model.outputs)]
+    return list(getattr(model, "output_names", None) or [])
+
+
 def describe_output(model: keras.Model, index: int) -> str:
     """``"output 'box' (1 of 2)"``: which output is explained, for messages and titles."""
-    names = list(getattr(model, "output_names", None) or [])
+    names = output_names(model)
     name = repr(names[index]) if index < len(names) else str(index)
     return f"output {name} ({index + 1} of {len(model.outputs)})"
 
