@@ -445,7 +445,7 @@ def bench_redraw(model, x: np.ndarray, labels=None, rounds: int = 20) -> dict:
     """Latency of the explorer (:func:`cam_edu.widgets.cam_explorer`) on cached CAM features.
 
     Each sample sets one control's value the way a student does (the widget redraws
-    through its observer): alpha, class, colormap, threshold and image in turn.
+    through its observer): alpha, class, upsampling, threshold and image in turn.
     Returns the median and 90th percentile in ms, overall and per control.
     """
     from cam_edu.widgets import cam_explorer
@@ -454,7 +454,7 @@ def bench_redraw(model, x: np.ndarray, labels=None, rounds: int = 20) -> dict:
     changes = {
         "alpha": (explorer.alpha, [0.3, 0.7]),
         "class": (explorer.klass, None),
-        "colormap": (explorer.cmap, ["viridis", "jet"]),
+        "upsampling": (explorer.upsampling, ["nearest", "bilinear"]),
         "threshold": (explorer.threshold, [0.5, 0.2]),
         "image": (explorer.image, [min(1, len(x) - 1), 0]),
     }

@@ -24,7 +24,8 @@ The notebooks teach; this package computes. Three parts, each in its own place:
 - :mod:`cam_edu.reading`  -- a raw CAM's numbers: sign, positive area, strokes vs background
 - :mod:`cam_edu.localize` -- boxes from heatmaps (20 % of max rule), IoU, box accuracy,
   pointing game, true boxes
-- :mod:`cam_edu.widgets`  -- the interactive explorer every lesson ends with
+- :mod:`cam_edu.widgets`  -- the interactive explorer every lesson ends with; its parts
+  (state, rendering, picture widget, controls) in :mod:`cam_edu.explorer`
 - :mod:`cam_edu.timing`   -- fair timing of two functions (ratios, not seconds)
 
 **The course's material**: :mod:`cam_edu.course` (MNIST and canvas data, the lessons'
@@ -82,7 +83,6 @@ _EXPORTS = {
     ),
     "faithfulness": ("curve_auc", "deletion_curve", "insertion_curve"),
     "comparison": ("bootstrap_difference", "compare_methods"),
-    "methods": ("METHODS",),
     "perturbation": (
         "ClassScores",
         "ScoreCAM",

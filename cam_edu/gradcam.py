@@ -25,8 +25,11 @@ Both are channel-weight methods (:class:`cam_edu.channels.ChannelWeightMethod`):
 weighted sum and its ReLU are the base's, each class here only says how a channel's
 weight comes from the gradients (pytorch-grad-cam's ``get_cam_weights``).
 
+>>> import numpy as np
+>>> g = np.ones((1, 2, 2, 3)); g[..., 2] = -1.0  # gradients (N, H, W, K)
+>>> GradCAM.channel_weights(None, np.ones_like(g), g)  # the mean over positions
+array([[ 1.,  1., -1.]])
 >>> maps, logits = grad_cam(model, images)  # doctest: +SKIP
->>> maps.shape  # (N, H, W) at the layer's resolution  # doctest: +SKIP
 """
 
 from __future__ import annotations

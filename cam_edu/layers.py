@@ -79,11 +79,11 @@ def output_index(model: keras.Model, output=None) -> int:
     >>> output_index(m), output_index(m, "box"), output_index(m, 1)
     (0, 1, 1)
     """
+    if output is None:
+        return 0
     names = output_names(model)
     count = len(model.outputs)
     listed = ", ".join(f"{k}: {n!r}" for k, n in enumerate(names)) or f"0..{count - 1}"
-    if output is None:
-        return 0
     if isinstance(output, str):
         if output in names:
             return names.index(output)
@@ -104,7 +104,7 @@ def output_index(model: keras.Model, output=None) -> int:
 def output_names(model: keras.Model) -> list[str]:
     """The names of ``model``'s outputs, in the order of ``model.outputs``: the keys of a
     dict of outputs, else the layers' names (``model.output_names``)."""
-    if isinstance(model.output, dict):
+    if len(model.outputs) > 1 and isinstance(model.output, dict):
         pairs = list(model.output.items())
         return [next((k for k, v in pairs if v is t), str(i)) for i, t in enumerate(model.outputs)]
     return list(getattr(model, "output_names", None) or [])

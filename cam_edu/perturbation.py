@@ -297,9 +297,8 @@ def lime_map(
 
     segment = segmentation
     if segment is None:  # lime's own default, made here so that its result can be checked
-        from lime.wrappers.scikit_image import SegmentationAlgorithm
-
-        quickshift = SegmentationAlgorithm(
+        wrappers = require("lime.wrappers.scikit_image", "lime", "LIME maps")
+        quickshift = wrappers.SegmentationAlgorithm(
             "quickshift", kernel_size=4, max_dist=200, ratio=0.2, random_seed=seed
         )
 

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from cam_edu.extras import require
 from cam_edu.localize import as_box
 from cam_edu.validate import as_float_array, as_heatmap
 
@@ -566,7 +567,8 @@ def show(fig, alt: str, dpi: int = 100) -> None:
     its fonts keep their point sizes.
     """
     import matplotlib.pyplot as plt
-    from IPython.display import Image, display
+
+    ipython = require("IPython.display", "course", "showing a figure in a notebook")
 
     if not isinstance(alt, str) or len(alt.split()) < 4:
         raise ValueError(
@@ -576,4 +578,4 @@ def show(fig, alt: str, dpi: int = 100) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    display(Image(data=buffer.getvalue(), format="png", alt=alt.strip()))
+    ipython.display(ipython.Image(data=buffer.getvalue(), format="png", alt=alt.strip()))

@@ -9,9 +9,11 @@ explorer's controls with the mouse and keyboard. It checks that the picture is r
 the size it is shown times the pixel ratio (not stretched), and compares screenshots of it
 pixel by pixel: a no-op must leave it unchanged, choosing another class must change the
 heatmap, one ArrowRight on the alpha slider must change the overlay but not the input image
-or the raw map, another image keeps the chosen class, and another colormap repaints the
-colorbar. Teardown shuts the server and its kernel down. The notebook in the repository is
-never written.
+or the raw map, another image keeps the chosen class, and another method repaints the
+colorbar (Grad-CAM's min-max scale, not CAM's diverging one). In a narrow window (800 px,
+the file browser open) the controls wrap under the picture, which keeps 600 px wherever the
+notebook has them. Teardown shuts the server and its kernel down. The notebook in the
+repository is never written.
 
 The start-up code is shared with the latency benchmark in ``tests/lab_harness.py``. Needs
 Debian's ``chromium`` (``sudo apt-get install -y chromium``) and the ``playwright`` Python
@@ -71,7 +73,7 @@ def test_explorer_in_jupyterlab(chromium, tmp_path):
             picture = explorer_picture(page)
             caption = page.locator(".jp-OutputArea-output .widget-html-content", has_text="Showing")
             class_select = control(page, "dropdown", "class").locator("select")
-            cmap_select = control(page, "dropdown", "colormap").locator("select")
+            method_select = control(page, "dropdown", "method").locator("select")
             follow = control(page, "checkbox", "follow the prediction").locator("input")
             alpha_handle = control(page, "slider", "alpha").locator(".noUi-handle")
             image_handle = control(page, "slider", "image").locator(".noUi-handle")
@@ -80,10 +82,10 @@ def test_explorer_in_jupyterlab(chromium, tmp_path):
             wait_until_sharp(page, picture)
             first = stable_pixels(picture)
             h, w = first.shape[:2]
-            assert h > 200 and w > 1400, f"the explorer's picture is too small: {first.shape}"
+            assert h > 200 and w >= 1200, f"the explorer's picture is too small: {first.shape}"
             assert first.std() > 10, "the explorer's picture is blank"
             css, px = picture.evaluate("c => [c.getBoundingClientRect().width, c.width]")
-            assert css > 700, f"shown {css} CSS px wide, not at the width the page has"
+            assert css >= 600, f"shown {css} CSS px wide, not at the width the page has"
             assert px == round(2 * css), f"{px} pixels shown {css} CSS px wide at pixel ratio 2"
             left, right = slice(0, int(0.28 * w)), slice(int(0.72 * w), w)
 
@@ -137,12 +139,35 @@ def test_explorer_in_jupyterlab(chromium, tmp_path):
                 shown
             )
 
-            # Another colormap: the colorbar (rightmost columns) is repainted too.
-            cmap_select.select_option("viridis")
-            viridis = wait_for_change(picture, next_image)
-            diff = changed(next_image, viridis)
-            assert diff[:, int(0.9 * w) :].any(), "the colorbar did not follow the colormap"
-            assert not diff[:, left].any(), "the input image changed with the colormap"
+            # Another method: Grad-CAM's min-max scale repaints the colorbar too.
+            method_select.select_option("gradcam")
+            gradcam = wait_for_change(picture, next_image)
+            diff = changed(next_image, gradcam)
+            assert diff[:, int(0.9 * w) :].any(), "the colorbar did not follow the method"
+            assert not diff[:, left].any(), "the input image changed with the method"
+
+            # Narrow windows, the file browser open: the controls wrap under the picture,
+            # which keeps 600 px wherever the notebook has them.
+            for width in (1100, 800):
+                page.set_viewport_size({"width": width, "height": 1000})
+                if not page.locator("#filebrowser").is_visible():
+                    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]').click()
+                page.locator("#filebrowser").wait_for(state="visible")
+                page.wait_for_timeout(500)
+                wait_until_sharp(page, picture)
+                room = picture.evaluate(
+                    "c => c.closest('.jp-OutputArea-output').getBoundingClientRect().width"
+                )
+                shown = picture.bounding_box()
+                below = control(page, "slider", "threshold").bounding_box()
+                assert below["y"] >= shown["y"] + shown["height"] - 1, (
+                    f"at {width} px the controls are not under the picture: {shown}, {below}"
+                )
+                assert shown["width"] >= min(600, room) - 2, (
+                    f"at {width} px the picture is {shown['width']:.0f} px wide in {room:.0f} px"
+                )
+                if width == 1100:
+                    assert shown["width"] >= 600, f"{shown['width']:.0f} px in {room:.0f} px"
         finally:
             browser.close()
     assert _sha256(original) == digest, f"{original} was modified"

@@ -7,6 +7,10 @@
 - :mod:`cam_edu.explorer.controls` -- the controls that change the state, and the explorer
 
 The public entry is :func:`cam_edu.widgets.cam_explorer`.
+
+>>> from cam_edu.explorer.render import PANELS
+>>> PANELS  # what the picture repaints; the rest is the layout's background
+('input', 'overlay', 'raw', 'colorbar', 'scale')
 """
 
 from cam_edu.extras import require

@@ -4,6 +4,9 @@ A redraw does only the work that changed: the state gives the view (maps cached 
 class, method and upsampling), :func:`cam_edu.explorer.render.panels` the pixels of the
 panels, and only the changed panels travel to the page. The figure's layout (titles, axes,
 ticks, the colorbar's frame) is redrawn only when the picture's size or the method changes.
+
+>>> IMAGE, MAP  # the panels another image and another class (or map) repaint
+(('input', 'overlay', 'raw', 'scale'), ('overlay', 'raw', 'scale'))
 """
 
 from __future__ import annotations

@@ -86,6 +86,13 @@ class ExplorerState:
         notify=None,
     ):
         _check_method(method)
+        if layer is not None and not METHODS[method].uses_layer:
+            takes = ", ".join(repr(k) for k, m in METHODS.items() if m.uses_layer)
+            raise ValueError(
+                f"layer={layer!r} is for the methods that explain a layer ({takes}); "
+                f"{METHODS[method].display_name} does not take one (CAM always reads the layer "
+                "before global pooling). Use method='gradcam' to explain another layer."
+            )
         self.model, self.x, self.layer = model, as_model_images(images, model), layer
         self.notify = notify
         self.method = method
@@ -93,7 +100,9 @@ class ExplorerState:
         source = self.source
         self.display, self.notice = display_images_of(images, self.x, display_images)
         n_classes = source.logits.shape[1]
-        self.labels = None if labels is None else as_class_index(labels, n_classes, len(self.x))
+        self.labels = (
+            None if labels is None else as_class_index(labels, n_classes, len(self.x), "labels")
+        )
         self.probs = class_probabilities(source.logits, source.binary)
         self.predicted = self.probs.argmax(axis=1)
         names = [str(c) for c in range(n_classes)] if class_names is None else list(class_names)
