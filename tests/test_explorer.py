@@ -21,7 +21,7 @@ import PIL.Image
 import pytest
 
 import cam_edu.explorer.state as state_module
-from cam_edu.explorer.state import ExplorerState
+from cam_edu.explorer.state import ExplorerState, caption, description
 from cam_edu.widgets import cam_explorer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -292,11 +292,11 @@ def test_the_state_works_without_a_kernel(gap_model, digits):
     assert (state.image, state.class_index, state.follow) == (5, 3, False)
     state.threshold, state.show_box = 0.5, False
     view = state.view()
-    assert view.box is None and "no box" in state.caption(view)
+    assert view.box is None and "no box" in caption(state, view)
     state.choose_method("gradcam")
     view = state.view()
     assert not view.signed and view.heatmap.min() >= 0
-    assert "Grad-CAM map of image 5 for class d" in state.description(view)
+    assert "Grad-CAM map of image 5 for class d" in description(state, view)
     state.follow_prediction(True)
     assert state.class_index == state.predicted[5]
 

@@ -16,13 +16,43 @@ import numpy as np
 
 from cam_edu.explorer.picture import ExplorerPicture
 from cam_edu.explorer.render import FIGSIZE, PANELS, ExplorerFigure, panels, png
-from cam_edu.explorer.state import ExplorerState
+from cam_edu.explorer.state import ExplorerState, caption, description, scale_label
 from cam_edu.viz import UPSAMPLING_METHODS
 
 WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
 PICTURE_MIN = "min(600px, 100%)"  # the picture keeps 600 px where the notebook has them
 MAP = ("overlay", "raw", "scale")  # what a new map changes (the colorbar: only a new method)
 IMAGE = ("input", *MAP)
+
+
+VIEW_OPTIONS = ("alpha", "upsampling", "threshold", "show_box")  # they change the overlay only
+ROW = widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%")
+
+
+def control_widgets(state: ExplorerState) -> dict[str, widgets.Widget]:
+    """The controls, set as the state is, in the order they are shown."""
+    style = {"description_width": "80px"}
+    return {
+        "image": widgets.IntSlider(0, 0, len(state.x) - 1, description="image", style=style),
+        "method_menu": widgets.Dropdown(
+            options=state.method_options(), value=state.method, description="method", style=style
+        ),
+        "klass": widgets.Dropdown(description="class", style=style),
+        "follow": widgets.Checkbox(True, description="follow the prediction", style=style),
+        "alpha": widgets.FloatSlider(
+            state.alpha, min=0, max=1, step=0.05, description="alpha", style=style
+        ),
+        "upsampling": widgets.Dropdown(
+            options=UPSAMPLING_METHODS,
+            value=state.upsampling,
+            description="upsampling",
+            style=style,
+        ),
+        "threshold": widgets.FloatSlider(
+            state.threshold, min=0.05, max=1.0, step=0.05, description="threshold", style=style
+        ),
+        "show_box": widgets.Checkbox(True, description="box (threshold × max)"),
+    }
 
 
 class CamExplorer(widgets.VBox):
@@ -39,62 +69,27 @@ class CamExplorer(widgets.VBox):
 
     def __init__(self, *args, **kwargs):
         self.status = widgets.HTML()  # says what a slow method is computing
-        self.state = ExplorerState(*args, **kwargs, notify=self._notify)
-        s = self.state
-        style = {"description_width": "80px"}
-        self.image = widgets.IntSlider(0, 0, len(s.x) - 1, description="image", style=style)
-        self.method_menu = widgets.Dropdown(
-            options=s.method_options(), value=s.method, description="method", style=style
-        )
-        self.klass = widgets.Dropdown(description="class", style=style)
-        self.follow = widgets.Checkbox(True, description="follow the prediction", style=style)
-        self.alpha = widgets.FloatSlider(s.alpha, min=0, max=1, step=0.05, description="alpha")
-        self.upsampling = widgets.Dropdown(
-            options=UPSAMPLING_METHODS, value=s.upsampling, description="upsampling", style=style
-        )
-        self.threshold = widgets.FloatSlider(
-            s.threshold, min=0.05, max=1.0, step=0.05, description="threshold", style=style
-        )
-        self.show_box = widgets.Checkbox(True, description="box (threshold × max)")
+        self.state = s = ExplorerState(*args, **kwargs, notify=self._notify)
+        controls = control_widgets(s)
+        for name, control in controls.items():
+            setattr(self, name, control)
         self.caption, self.notice = widgets.HTML(), widgets.HTML(s.notice)
         self.picture = ExplorerPicture(
             layout=widgets.Layout(flex="1 1 600px", min_width=PICTURE_MIN)
         )
         self._class_options = None
         self._update_class_menu()
-        self.image.observe(
-            lambda _: self._change(self.state.choose_image, self.image.value, IMAGE), "value"
-        )
+        self.image.observe(lambda _: self._change(s.choose_image, self.image.value, IMAGE), "value")
         self.klass.observe(self._on_class, "value")
         self.follow.observe(
-            lambda _: self._change(self.state.follow_prediction, self.follow.value, MAP), "value"
+            lambda _: self._change(s.follow_prediction, self.follow.value, MAP), "value"
         )
         self.method_menu.observe(self._on_method, "value")
-        for control, name in (
-            (self.alpha, "alpha"),
-            (self.upsampling, "upsampling"),
-            (self.threshold, "threshold"),
-            (self.show_box, "show_box"),
-        ):
-            control.observe(lambda change, n=name: self._view_option(n, change["new"]), "value")
+        for name in VIEW_OPTIONS:
+            controls[name].observe(lambda c, n=name: self._view_option(n, c["new"]), "value")
         self.picture.observe(self._on_resize, names=["available_width", "pixel_ratio"])
-        controls = widgets.VBox(
-            [
-                self.image,
-                self.method_menu,
-                self.klass,
-                self.follow,
-                self.alpha,
-                self.upsampling,
-                self.threshold,
-                self.show_box,
-            ],
-            layout=widgets.Layout(flex="0 1 330px"),
-        )
-        row = widgets.Box(
-            [self.picture, controls],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%"),
-        )
+        column = widgets.VBox(list(controls.values()), layout=widgets.Layout(flex="0 1 330px"))
+        row = widgets.Box([self.picture, column], layout=ROW)
         super().__init__([*([self.notice] if s.notice else []), self.status, self.caption, row])
         self._version, self._ratio, self._figure = 0, 1.0, None
         self._new_figure()
@@ -111,15 +106,8 @@ class CamExplorer(widgets.VBox):
     method = property(lambda self: self.state.method, doc="The method shown (a registry key).")
     figure = property(lambda self: self._figure, doc="The :class:`ExplorerFigure` on the page.")
 
-    @property
-    def heatmap(self) -> np.ndarray:
-        """The current raw map at the method's resolution."""
-        return self.view.heatmap
-
-    @property
-    def box(self):
-        """The current box in display-image pixels, or ``None``."""
-        return self.view.box
+    heatmap = property(lambda self: self.view.heatmap, doc="The raw map at its resolution.")
+    box = property(lambda self: self.view.box, doc="The box in image pixels, or ``None``.")
 
     def png(self) -> bytes:
         """The picture as the page shows it, as PNG bytes."""
@@ -167,20 +155,12 @@ class CamExplorer(widgets.VBox):
     def _new_figure(self) -> None:
         source = self.state.source
         self._figure = ExplorerFigure(
-            self.display[0].shape, source.map_shape, source.unit, self.state.scale_label()
+            self.display[0].shape, source.map_shape, source.unit, scale_label(self.state)
         )
 
     def _layout(self, css_width: float, ratio: float) -> None:
-        px = int(css_width * ratio + 0.01)
-        self._figure.layout(px)
         self._ratio, self._version = ratio, self._version + 1
-        layout = {
-            "version": self._version,
-            "size": list(self._figure.size),
-            "css_width": px / ratio,
-            "background": png(self._figure.background),
-            "panels": {name: p._asdict() for name, p in self._figure.panels.items()},
-        }
+        layout = self._figure.layout(int(css_width * ratio + 0.01), ratio, self._version)
         self._refresh(PANELS, layout)
 
     def redraw(self) -> None:
@@ -193,17 +173,12 @@ class CamExplorer(widgets.VBox):
         arrays = panels(view, self.state.alpha, self.state.upsampling, dirty)
         if "scale" in dirty:
             arrays["scale"] = self._figure.scale_numbers(view.limits)
-        sent = {}
-        for name in dirty:
-            bands = (
-                self._figure.box_bands(view.box, view.image.shape)
-                if name == "overlay" and view.box
-                else []
-            )
-            self._figure.paint(name, arrays[name], bands)
-            rgb = arrays[name]
-            sent[name] = {"rgb": rgb.tobytes(), "shape": list(rgb.shape[:2]), "box": bands}
-        self.description = self.state.description(view)
+        box = self._figure.box_bands(view.box, view.image.shape) if view.box else []
+        sent = {
+            name: self._figure.paint(name, arrays[name], box if name == "overlay" else [])
+            for name in dirty
+        }
+        self.description = description(self.state, view)
         with self.picture.hold_sync():  # the picture first: the page paints what is awaited
             if layout is not None:
                 self.picture.figure = layout
@@ -211,7 +186,7 @@ class CamExplorer(widgets.VBox):
                 setattr(self.picture, name, panel)
             self.picture.alt = self.description
         self._update_class_menu()
-        self.caption.value = self.state.caption(view)
+        self.caption.value = caption(self.state, view)
 
     def _update_class_menu(self) -> None:
         """The class menu and the follow box as the state says (no redraw)."""

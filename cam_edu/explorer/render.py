@@ -9,8 +9,7 @@ puts one into the frame, nearest-neighbour, as ``imshow(..., interpolation="near
 
 >>> import numpy as np
 >>> figure = ExplorerFigure((28, 28), (7, 7), "feature cell", "CAM value")
->>> figure.layout(600)
->>> figure.size[0]
+>>> figure.layout(600)["size"][0]
 600
 """
 
@@ -122,8 +121,12 @@ class ExplorerFigure:
         self.fig = fig
         self._axes = {"input": ax_in, "overlay": ax_ov, "raw": ax_raw, "colorbar": colorbar.ax}
 
-    def layout(self, px_width: int) -> None:
-        """Draw the static parts at ``px_width`` device pixels wide; find the panels."""
+    def layout(self, px_width: int, ratio: float = 1.0, version: int = 0) -> dict:
+        """Draw the static parts at ``px_width`` device pixels wide; find the panels.
+
+        Returns what the page needs of the layout: ``version``, ``size``, ``css_width`` (at
+        the screen's pixel ratio ``ratio``), the ``background`` PNG and the ``panels``.
+        """
         self.fig.set_dpi((px_width + 0.01) / FIGSIZE[0])  # + 0.01: Agg truncates the width
         self.fig.canvas.draw()
         self.background = np.array(self.fig.canvas.buffer_rgba())[..., :3]
@@ -144,19 +147,28 @@ class ExplorerFigure:
         self._font = PIL.ImageFont.truetype(findfont(FontProperties(family="DejaVu Sans")), font)
         self._index: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.line_width = 2 * self.fig.dpi / 72  # the box's, 2 points
+        return {
+            "version": version,
+            "size": list(self.size),
+            "css_width": px_width / ratio,
+            "background": png(self.background),
+            "panels": {name: p._asdict() for name, p in self.panels.items()},
+        }
 
     @property
     def size(self) -> tuple[int, int]:
         """``(width, height)`` of the frame in device pixels."""
         return self.frame.shape[1], self.frame.shape[0]
 
-    def paint(self, name: str, rgb: np.ndarray, bands=()) -> None:
-        """Fill panel ``name`` with ``rgb`` ``(h, w, 3)`` uint8 enlarged, then white ``bands``."""
+    def paint(self, name: str, rgb: np.ndarray, bands=()) -> dict:
+        """Fill panel ``name`` with ``rgb`` ``(h, w, 3)`` uint8 enlarged, then white ``bands``;
+        return the panel as the page gets it (``rgb`` bytes, ``shape``, ``box``)."""
         p = self.panels[name]
         key = (name, rgb.shape[:2])
         if key not in self._index:
             self._index[key] = p.index(rgb.shape)
         p.paint(self.frame, rgb, bands, self._index[key])
+        return {"rgb": rgb.tobytes(), "shape": list(rgb.shape[:2]), "box": list(bands)}
 
     def box_bands(self, box, image_shape) -> list[list[int]]:
         """The four white bands of ``box`` ``(y0, x0, y1, x1)`` (image pixels, 2 points wide)

@@ -12,6 +12,8 @@ the colour scale and the caption, without a kernel or a page.
 >>> view = state.view()
 >>> view.heatmap.shape, view.signed, view.limits[0] == -view.limits[1]
 ((7, 7), True, True)
+>>> description(state, view)[:40]
+'The CAM map of image 0 for class 4 (pred'
 """
 
 from __future__ import annotations
@@ -211,47 +213,46 @@ class ExplorerState:
             self._big.popitem(last=False)
         return self._big[key]
 
-    def scale_label(self) -> str:
-        """What the colours show, for the colorbar: the method, and signed or min-max."""
-        name = self.source.method.display_name
-        if self.source.method.signed:
-            return f"{name} value (0 = white)"
-        return f"{name} value (ReLU)"
 
-    def caption(self, view: View) -> str:
-        """The caption above the picture (HTML)."""
-        i, c = self.image, self.class_index
-        name = lambda k: html.escape(self.class_names[int(k)])  # noqa: E731
-        truth = "" if self.labels is None else f"; true class: <b>{name(self.labels[i])}</b>"
-        predicted = int(self.predicted[i])
-        which = (
-            "the predicted class"
-            if self.follow
-            else "the chosen class (kept when the image changes)"
-        )
-        return (
-            f"Image {i}: predicted <b>{name(predicted)}</b> (p = {self.probs[i, predicted]:.3f})"
-            f"{truth}. Showing the {METHODS[self.method].display_name} of <b>{name(c)}</b>, "
-            f"{which} (p = {self.probs[i, c]:.3f}, logit {self.source.logits[i, c]:.3f}); "
-            f"{_range_text(view)}; {self._box_text(view)}."
-        )
+def scale_label(state: ExplorerState) -> str:
+    """What the colours show, for the colorbar: the method, and signed or after a ReLU."""
+    method = state.source.method
+    return f"{method.display_name} value ({'0 = white' if method.signed else 'ReLU'})"
 
-    def description(self, view: View) -> str:
-        """The picture in one plain sentence (its alt text): image, class, method, scale."""
-        i, c = self.image, self.class_index
-        method = METHODS[self.method].display_name
-        return (
-            f"The {method} map of image {i} for class {self.class_names[c]} "
-            f"(predicted: {self.class_names[int(self.predicted[i])]}) over the input, "
-            f"{_range_text(view)}; {self._box_text(view)}."
-        )
 
-    def _box_text(self, view: View) -> str:
-        if not self.show_box:
-            return "no box"
-        if view.box is None:
-            return "no positive evidence, so no box"
-        return f"box (y0, x0, y1, x1) = {view.box} at {self.threshold:.2f} × max"
+def caption(state: ExplorerState, view: View) -> str:
+    """The caption above the picture (HTML): prediction, truth, class shown, range, box."""
+    i, c = state.image, state.class_index
+    name = lambda k: html.escape(state.class_names[int(k)])  # noqa: E731
+    truth = "" if state.labels is None else f"; true class: <b>{name(state.labels[i])}</b>"
+    predicted = int(state.predicted[i])
+    which = (
+        "the predicted class" if state.follow else "the chosen class (kept when the image changes)"
+    )
+    return (
+        f"Image {i}: predicted <b>{name(predicted)}</b> (p = {state.probs[i, predicted]:.3f})"
+        f"{truth}. Showing the {METHODS[state.method].display_name} of <b>{name(c)}</b>, "
+        f"{which} (p = {state.probs[i, c]:.3f}, logit {state.source.logits[i, c]:.3f}); "
+        f"{_range_text(view)}; {_box_text(state, view)}."
+    )
+
+
+def description(state: ExplorerState, view: View) -> str:
+    """The picture in one plain sentence (its alt text): image, class, method, scale."""
+    i, names = state.image, state.class_names
+    return (
+        f"The {METHODS[state.method].display_name} map of image {i} for class "
+        f"{names[state.class_index]} (predicted: {names[int(state.predicted[i])]}) over the "
+        f"input, {_range_text(view)}; {_box_text(state, view)}."
+    )
+
+
+def _box_text(state: ExplorerState, view: View) -> str:
+    if not state.show_box:
+        return "no box"
+    if view.box is None:
+        return "no positive evidence, so no box"
+    return f"box (y0, x0, y1, x1) = {view.box} at {state.threshold:.2f} × max"
 
 
 def _range_text(view: View) -> str:
