@@ -29,7 +29,7 @@ import numpy as np
 from cam_edu.engine import engine
 from cam_edu.inputs import as_model_images
 from cam_edu.layers import describe_output, output_index, require_model
-from cam_edu.validate import as_class_index
+from cam_edu.validate import as_class_index, target_classes
 
 
 def weighted_sum(activations: np.ndarray, weights: np.ndarray, relu: bool) -> np.ndarray:
@@ -140,6 +140,6 @@ class ChannelWeightMethod:
         else:
             a, logits = self.engine.forward(x) if forward is None else forward
             g = None
-            classes = logits.argmax(axis=1) if classes is None else classes
+            classes = target_classes(logits, classes)
         weights = self.channel_weights(a, g, x, classes)
         return weighted_sum(a, weights, self.relu), logits

@@ -43,7 +43,7 @@ from cam_edu.engine import logits_engine
 from cam_edu.extras import require
 from cam_edu.inputs import as_model_images
 from cam_edu.layers import output_index, require_model
-from cam_edu.validate import as_class_index
+from cam_edu.validate import target_classes
 
 
 def _positive_int(value, name: str, hint: str = "") -> int:
@@ -89,9 +89,7 @@ class ClassScores:
 
     def targets(self, logits: np.ndarray, class_index) -> np.ndarray:
         """``(N,)`` classes: each image's predicted class if ``class_index`` is None."""
-        if class_index is None:
-            return logits.argmax(axis=1)
-        return as_class_index(class_index, self.num_classes, len(logits))
+        return target_classes(logits, class_index)
 
 
 def _rebatch(batches: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:

@@ -28,6 +28,7 @@ from cam_edu.engine import model_cache
 from cam_edu.inputs import as_model_images
 from cam_edu.layers import walk_layers
 from cam_edu.methods import get_method
+from cam_edu.validate import target_classes
 
 
 class RandomizationStep(NamedTuple):
@@ -145,7 +146,7 @@ def randomization_correlation(
     fn = get_method(method)
     x = as_model_images(images, model)
     maps, logits = fn(model, x, class_index=class_index, layer=layer)
-    classes = logits.argmax(axis=1) if class_index is None else class_index
+    classes = target_classes(logits, class_index)
     steps = [RandomizationStep("none (trained)", maps, rank_correlation(maps, maps))]
     random = random_copy(model, seed)
     if not cascading:

@@ -23,8 +23,10 @@ as an array (for the explorer).
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
+from typing import NamedTuple
 
 import matplotlib as mpl
 import matplotlib.patheffects
@@ -242,24 +244,65 @@ def overlay(
     >>> overlay(np.zeros((28, 28)), np.eye(7)).shape
     (28, 28, 3)
     """
-    underlay = grey(image)
+    under = underlay(image, size)
     m = as_heatmap(heatmap)
-    alpha = default_alpha(image) if alpha is None else alpha
+    if m.shape != under.grey.shape:
+        m = upsample(m, under.grey.shape, method=method)
+    return compose(under, m, alpha, signed, vmin, vmax, cmap)
+
+
+class Underlay(NamedTuple):
+    """What a map is drawn over: the input in grey and, for a one-channel input, its outline.
+
+    Attributes:
+        grey: the input's grey levels at the picture's size ``(H, W)`` in ``[0, 1]``.
+        edge: its :func:`outline` ``(H, W)`` for a one-channel input, else ``None``.
+        alpha: the map's default opacity over it (:func:`default_alpha`).
+    """
+
+    grey: np.ndarray
+    edge: np.ndarray | None
+    alpha: float
+
+
+def underlay(image, size=None) -> Underlay:
+    """The :class:`Underlay` of ``image`` ``(H, W[, 1|3])`` at ``size`` (default its own):
+    made once per image, it serves every map drawn over it (:func:`compose`).
+
+    >>> under = underlay(np.zeros((28, 28, 1)), (56, 56))
+    >>> under.grey.shape, under.edge.shape, under.alpha
+    ((56, 56), (56, 56), 1.0)
+    """
+    g = grey(image)
+    size = g.shape if size is None else tuple(int(s) for s in size)
+    if g.shape != size:
+        g = _upsample(g, size, "bilinear")
+    alpha = default_alpha(image)
+    return Underlay(g, outline(image, size) if alpha == 1.0 else None, alpha)
+
+
+def compose(under: Underlay, heatmap, alpha=None, signed=False, vmin=None, vmax=None, cmap=None):
+    """The map ``heatmap`` (already at the underlay's size) over ``under``: float RGB
+    ``(H, W, 3)`` in ``[0, 1]``; the rest as :func:`overlay`.
+
+    >>> compose(underlay(np.zeros((4, 4))), np.eye(4)).shape
+    (4, 4, 3)
+    """
+    alpha = under.alpha if alpha is None else alpha
     if not isinstance(alpha, int | float | np.floating | np.integer) or isinstance(alpha, bool):
         raise TypeError(f"alpha must be a number in [0, 1] (the map's opacity); got {alpha!r}.")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1] (the map's opacity); got {alpha}.")
-    size = underlay.shape if size is None else tuple(int(s) for s in size)
-    if underlay.shape != size:
-        underlay = _upsample(underlay, size, "bilinear")
-    if m.shape != size:
-        m = upsample(m, size, method=method)
-    colored = colorize(m, signed, vmin, vmax, cmap)
-    picture = _blend(np.repeat(underlay[..., None], 3, axis=-1), colored, float(alpha))
-    if default_alpha(image) == 1.0:  # one channel: outline the input
-        edge = outline(image, size)
-        picture[edge > 0] = 1.0
-        picture[edge < 0] = 0.1
+    if np.shape(heatmap) != under.grey.shape:
+        raise ValueError(
+            f"heatmap has shape {np.shape(heatmap)}, but the underlay is {under.grey.shape}; "
+            "upsample it first (cam_edu.viz.upsample), or call overlay(image, heatmap)."
+        )
+    colored = colorize(heatmap, signed, vmin, vmax, cmap)
+    picture = _blend(np.repeat(under.grey[..., None], 3, axis=-1), colored, float(alpha))
+    if under.edge is not None:  # one channel: the input's outline on top
+        picture[under.edge > 0] = 1.0
+        picture[under.edge < 0] = 0.1
     return picture
 
 
@@ -283,24 +326,23 @@ def colorize(heatmap, signed: bool, vmin=None, vmax=None, cmap: str | None = Non
     (True, True, np.True_)
     """
     m = np.asarray(heatmap, np.float32)
-    cmap = default_cmap(signed) if cmap is None else cmap
+    table = _lookup_table(default_cmap(signed) if cmap is None else cmap)
+    norm = map_norm(m, signed, vmin, vmax)
+    scaled = (m - norm.vmin) * (len(table) / (norm.vmax - norm.vmin))  # matplotlib's bins
+    return table[np.clip(scaled, 0, len(table) - 1).astype(np.intp)]
+
+
+@functools.lru_cache(maxsize=32)
+def _lookup_table(cmap: str) -> np.ndarray:
+    """The colours of a named colormap, ``(N, 3)`` float32 (its N colours, as it maps
+    ``[0, 1]``: value ``x`` gets colour ``floor(x * N)``)."""
     if cmap not in mpl.colormaps:
         raise ValueError(
             f"cmap {cmap!r} is not a matplotlib colormap; try {UNSIGNED_CMAP!r} (unsigned maps) "
             f"or {SIGNED_CMAP!r} (signed maps)."
         )
-    norm = map_norm(m, signed, vmin, vmax)
-    return _colorize(np.clip(norm(m), 0.0, 1.0), cmap)
-
-
-def _colorize(normalized: np.ndarray, cmap) -> np.ndarray:
-    """Colors ``(..., 3)`` float32 of a map already scaled to ``[0, 1]``, unchecked.
-
-    ``cmap`` is a colormap name or a ``matplotlib.colors.Colormap`` (reuse one in a loop:
-    looking a name up copies the colormap).
-    """
-    colormap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
-    return colormap(normalized)[..., :3].astype(np.float32)
+    colormap = mpl.colormaps[cmap]
+    return colormap(np.arange(colormap.N))[:, :3].astype(np.float32)
 
 
 def _blend(rgb: np.ndarray, colored: np.ndarray, alpha: float) -> np.ndarray:

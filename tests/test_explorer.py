@@ -274,14 +274,14 @@ def test_upsampled_maps_are_cached_per_image_and_class(explorer, monkeypatch):
     monkeypatch.setattr(state_module, "upsample", lambda *a: calls.append(a[1:]) or upsample(*a))
     explorer.klass.value = 4
     explorer.image.value = 1
-    assert len(calls) == 2
+    assert len(calls) == 4  # each new map: at the image's size (its box) and the picture's
     explorer.alpha.value = 0.3
     explorer.threshold.value = 0.5
     explorer.image.value = 0
     explorer.klass.value = 4
-    assert len(calls) == 2, "a map seen before was upsampled again"
+    assert len(calls) == 4, "a map seen before was upsampled again"
     explorer.upsampling.value = "nearest"
-    assert len(calls) == 3 and calls[-1][1] == "nearest"
+    assert len(calls) == 6 and calls[-1][1] == "nearest"
 
 
 def test_the_state_works_without_a_kernel(gap_model, digits):

@@ -170,7 +170,7 @@ class CamExplorer(widgets.VBox):
     def _refresh(self, dirty, layout: dict | None = None) -> None:
         """Repaint the panels in ``dirty`` for the state, send them, then the controls."""
         self.view = view = self.state.view()
-        arrays = panels(view, self.state.alpha, self.state.upsampling, dirty)
+        arrays = panels(view, self.state.alpha, dirty)
         if "scale" in dirty:
             arrays["scale"] = self._figure.scale_numbers(view.limits)
         box = self._figure.box_bands(view.box, view.image.shape) if view.box else []

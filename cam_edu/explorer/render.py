@@ -4,7 +4,7 @@
 and its label) at a given width; :func:`panels` turns a :class:`cam_edu.explorer.state.View`
 into the RGB arrays of the five regions that follow the controls (input, overlay, raw map,
 colorbar, the colorbar's numbers), drawn by the course's picture language
-(:func:`cam_edu.viz.overlay`, :func:`cam_edu.viz.colorize`); :meth:`ExplorerFigure.paint`
+(:func:`cam_edu.viz.compose`, :func:`cam_edu.viz.colorize`); :meth:`ExplorerFigure.paint`
 puts one into the frame, nearest-neighbour, as ``imshow(..., interpolation="nearest")``.
 
 >>> import numpy as np
@@ -16,7 +16,6 @@ puts one into the frame, nearest-neighbour, as ``imshow(..., interpolation="near
 from __future__ import annotations
 
 import io
-import math
 from typing import NamedTuple
 
 import matplotlib as mpl
@@ -29,11 +28,10 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ticker import MaxNLocator
 
-from cam_edu.viz import LABEL_PT, TITLE_PT, colorize, overlay, upsample
+from cam_edu.viz import LABEL_PT, TITLE_PT, colorize, compose
 
 FIGSIZE = (9.6, 3.3)  # inches; the layout is made once at 72 dpi and scaled with the width
 PANELS = ("input", "overlay", "raw", "colorbar", "scale")
-OUTLINE_PIXELS = 112  # a one-channel image's overlay is drawn at least this many pixels high
 _PLACEHOLDER = "-1.23e-05"  # the widest number the colorbar shows: room for it is kept
 
 
@@ -208,21 +206,16 @@ class ExplorerFigure:
         return np.asarray(image)
 
 
-def panels(view, alpha: float, upsampling: str, names=PANELS[:4]) -> dict[str, np.ndarray]:
+def panels(view, alpha: float, names=PANELS[:4]) -> dict[str, np.ndarray]:
     """The RGB uint8 arrays of the panels ``names`` of a view: ``input`` (the image),
-    ``overlay`` (the map over the input, by :func:`cam_edu.viz.overlay`), ``raw`` (the map
+    ``overlay`` (the map over the input, by :func:`cam_edu.viz.compose`), ``raw`` (the map
     at its own resolution) and ``colorbar`` (the colour scale, top = ``vmax``)."""
     (vmin, vmax), signed = view.limits, view.signed
     out = {}
     if "input" in names:
         out["input"] = to_uint8(view.image)
     if "overlay" in names:
-        image = view.image[..., :1] if view.grey else view.image
-        k = math.ceil(OUTLINE_PIXELS / image.shape[0]) if view.grey else 1
-        size = (image.shape[0] * k, image.shape[1] * k)
-        heatmap = view.big if k == 1 else upsample(view.heatmap, size, upsampling)
-        picture = overlay(image, heatmap, alpha, signed=signed, vmin=vmin, vmax=vmax, size=size)
-        out["overlay"] = to_uint8(picture)
+        out["overlay"] = to_uint8(compose(view.under, view.picture, alpha, signed, vmin, vmax))
     if "raw" in names:
         out["raw"] = to_uint8(colorize(view.heatmap, signed, vmin, vmax))
     if "colorbar" in names:

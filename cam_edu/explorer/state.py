@@ -19,6 +19,7 @@ the colour scale and the caption, without a kernel or a page.
 from __future__ import annotations
 
 import html
+import math
 import warnings
 from collections import OrderedDict
 from typing import NamedTuple
@@ -31,9 +32,10 @@ from cam_edu.inputs import as_model_images
 from cam_edu.localize import bbox_from_cam
 from cam_edu.methods import METHODS
 from cam_edu.validate import as_class_index
-from cam_edu.viz import as_display_image, default_alpha, map_norm, upsample
+from cam_edu.viz import Underlay, as_display_image, default_alpha, map_norm, underlay, upsample
 
 CACHE_BYTES = 64e6  # upsampled maps kept per explorer
+OUTLINE_PIXELS = 112  # a one-channel image's picture is at least this many pixels high
 
 
 class View(NamedTuple):
@@ -41,9 +43,12 @@ class View(NamedTuple):
 
     Attributes:
         image: the display image, float RGB ``(H, W, 3)`` in ``[0, 1]``.
-        grey: the input has one channel (drawn outlined over the map).
+        under: what the map is drawn over (:class:`cam_edu.viz.Underlay`), at the
+            picture's size: the image's, or at least 112 pixels high for a one-channel
+            input (its outline then stays thin).
         heatmap: the raw map ``(h, w)``.
         big: the map upsampled to the image ``(H, W)`` (the box is found on it).
+        picture: the map upsampled to the underlay's size.
         signed: drawn on the diverging colormap centred at 0 (else min-max).
         limits: ``(vmin, vmax)`` of the colour scale.
         box: ``(y0, x0, y1, x1)`` in image pixels, or ``None`` (not shown, or no
@@ -51,9 +56,10 @@ class View(NamedTuple):
     """
 
     image: np.ndarray
-    grey: bool
+    under: Underlay
     heatmap: np.ndarray
     big: np.ndarray
+    picture: np.ndarray
     signed: bool
     limits: tuple[float, float]
     box: tuple | None
@@ -116,6 +122,7 @@ class ExplorerState:
         self.image, self.class_index, self.follow = 0, int(self.predicted[0]), True
         self.grey = all(np.ptp(im, axis=-1).max() == 0 for im in self.display)
         self.alpha = default_alpha(self.display[0][..., :1] if self.grey else self.display[0])
+        self._under: dict[int, Underlay] = {}
         self.upsampling, self.threshold, self.show_box = "bilinear", 0.2, True
         self._big: OrderedDict[tuple, tuple[np.ndarray, dict]] = OrderedDict()
 
@@ -193,23 +200,35 @@ class ExplorerState:
         heatmap = self.source.heatmap(i, c)
         signed = self.source.method.signed
         norm = map_norm(heatmap, signed)
-        big, boxes = self._upsampled(i, c, heatmap)
+        big, picture, boxes = self._upsampled(i, c, heatmap)
         threshold = round(float(self.threshold), 6)
         if threshold not in boxes:
             with warnings.catch_warnings():  # a constant map: its box is the whole image
                 warnings.simplefilter("ignore")
                 boxes[threshold] = bbox_from_cam(big, threshold) if big.max() > 0 else None
         box = boxes[threshold] if self.show_box else None
-        return View(self.display[i], self.grey, heatmap, big, signed, (norm.vmin, norm.vmax), box)
+        limits = (norm.vmin, norm.vmax)
+        return View(self.display[i], self.underlay(i), heatmap, big, picture, signed, limits, box)
+
+    def underlay(self, i: int) -> Underlay:
+        """What image ``i``'s maps are drawn over, made once."""
+        if i not in self._under:
+            image = self.display[i][..., :1] if self.grey else self.display[i]
+            k = math.ceil(OUTLINE_PIXELS / image.shape[0]) if self.grey else 1
+            self._under[i] = underlay(image, (image.shape[0] * k, image.shape[1] * k))
+        return self._under[i]
 
     def _upsampled(self, i: int, c: int, heatmap: np.ndarray):
+        """The map at the image's size and at the picture's, and its boxes, kept (LRU)."""
         key = (i, c, self.method, self.upsampling)
         if key in self._big:
             self._big.move_to_end(key)
             return self._big[key]
         big = upsample(heatmap, self.display[i].shape[:2], self.upsampling)
-        self._big[key] = (big, {})
-        while len(self._big) > max(8, CACHE_BYTES // (2 * big.nbytes + 1)):
+        size = self.underlay(i).grey.shape
+        picture = big if size == big.shape else upsample(heatmap, size, self.upsampling)
+        self._big[key] = (big, picture, {})
+        while len(self._big) > max(8, CACHE_BYTES // (2 * (big.nbytes + picture.nbytes) + 1)):
             self._big.popitem(last=False)
         return self._big[key]
 
