@@ -20,7 +20,7 @@ from cam_edu.explorer.state import ExplorerState, caption, description, scale_la
 from cam_edu.viz import UPSAMPLING_METHODS
 
 WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
-PICTURE_MIN = "min(600px, 100%)"  # the picture keeps 600 px where the notebook has them
+PICTURE_MIN = "600px"  # never narrower: a narrow notebook scrolls sideways to it
 MAP = ("overlay", "raw", "scale")  # what a new map changes (the colorbar: only a new method)
 IMAGE = ("input", *MAP)
 
