@@ -162,6 +162,11 @@ def test_explorer_in_jupyterlab(chromium, tmp_path):
                     f"at {width} px the controls are not under the picture: {shown}, {below}"
                 )
                 assert shown["width"] >= 599, f"at {width} px the picture is {shown['width']} px"
+                overflow, reach = picture.evaluate(
+                    "c => { const row = c.closest('.widget-box');"
+                    " return [getComputedStyle(row).overflowX, row.scrollWidth]; }"
+                )
+                assert overflow == "auto" and reach >= 600, "a narrow notebook cannot scroll to it"
         finally:
             browser.close()
     assert _sha256(original) == digest, f"{original} was modified"

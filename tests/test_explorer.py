@@ -211,8 +211,8 @@ def test_the_page_gets_each_panel_at_its_data_resolution(explorer):
             min(w - 1, int((c + 0.5 - p["left"]) / p["width"] * w)) for c in range(p["c0"], p["c1"])
         ]
         pixels = rgb[np.ix_(rows, cols)]
-        for r0, r1, c0, c1 in tile["box"]:
-            pixels[r0:r1, c0:c1] = 255
+        for r0, r1, c0, c1, level in tile["box"]:
+            pixels[r0:r1, c0:c1] = level
         page[panel["r0"] : panel["r1"], panel["c0"] : panel["c1"]] = pixels
     np.testing.assert_array_equal(page, frame_now)
     # 112 x 112 (a fine outline of a 28 x 28 digit), not the enlarged panel

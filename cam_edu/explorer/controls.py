@@ -26,7 +26,9 @@ IMAGE = ("input", *MAP)
 
 
 VIEW_OPTIONS = ("alpha", "upsampling", "threshold", "show_box")  # they change the overlay only
-ROW = widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%")
+# the picture and the controls side by side, the controls under it when there is no room;
+# a notebook narrower than the picture scrolls sideways to it
+ROW = widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%", overflow="auto")
 
 
 def control_widgets(state: ExplorerState) -> dict[str, widgets.Widget]:

@@ -66,9 +66,9 @@ function render({ model, el }) {
       }
     }
     ctx.putImageData(out, p.c0, p.r0);
-    ctx.fillStyle = "#fff";
-    for (const [r0, r1, c0, c1] of tile.box || []) {
-      ctx.fillRect(p.c0 + c0, p.r0 + r0, c1 - c0, r1 - r0);  // the box, in white
+    for (const [r0, r1, c0, c1, level = 255] of tile.box || []) {
+      ctx.fillStyle = `rgb(${level}, ${level}, ${level})`;  // the box: white on dark
+      ctx.fillRect(p.c0 + c0, p.r0 + r0, c1 - c0, r1 - r0);
     }
   }
 
@@ -148,7 +148,7 @@ class ExplorerPicture(anywidget.AnyWidget):
     ``css_width``, the ``background`` (a PNG: titles, axes, ticks, the colorbar's frame),
     where each panel lies, and ``alt``, the picture in one sentence. Each panel (``input``,
     ``overlay``, ``raw``, ``colorbar``, ``scale``: the colorbar's numbers) is sent at its
-    data's resolution, as raw RGB, with the box as white pixel bands; the page enlarges it
+    data's resolution, as raw RGB, with the box as grey pixel bands; the page enlarges it
     nearest-neighbour into its rectangle, with the same rule as
     :meth:`cam_edu.explorer.render.Panel.index`, and paints it at once (no image to
     decode). Only changed panels travel. The page sets ``available_width`` (CSS pixels)

@@ -67,11 +67,12 @@ class Panel(NamedTuple):
 
     def paint(self, frame: np.ndarray, rgb: np.ndarray, bands=(), index=None) -> None:
         """Fill the panel's pixels of ``frame`` with ``rgb`` ``(h, w, 3)`` enlarged, then
-        the white ``bands`` ``[r0, r1, c0, c1]`` (the box); ``index``: :meth:`index`, cached."""
+        the grey ``bands`` ``[r0, r1, c0, c1, level]`` (the box); ``index``: :meth:`index`,
+        cached."""
         rows, cols = index or self.index(rgb.shape)
         tile = rgb.take(rows, axis=0).take(cols, axis=1)
-        for r0, r1, c0, c1 in bands:
-            tile[r0:r1, c0:c1] = 255
+        for r0, r1, c0, c1, *level in bands:  # no level: white (pictures saved before it)
+            tile[r0:r1, c0:c1] = level[0] if level else 255
         frame[self.r0 : self.r1, self.c0 : self.c1] = tile
 
 
@@ -159,7 +160,7 @@ class ExplorerFigure:
         return self.frame.shape[1], self.frame.shape[0]
 
     def paint(self, name: str, rgb: np.ndarray, bands=()) -> dict:
-        """Fill panel ``name`` with ``rgb`` ``(h, w, 3)`` uint8 enlarged, then white ``bands``;
+        """Fill panel ``name`` with ``rgb`` ``(h, w, 3)`` uint8 enlarged, then the ``bands``;
         return the panel as the page gets it (``rgb`` bytes, ``shape``, ``box``)."""
         p = self.panels[name]
         key = (name, rgb.shape[:2])
@@ -169,26 +170,28 @@ class ExplorerFigure:
         return {"rgb": rgb.tobytes(), "shape": list(rgb.shape[:2]), "box": list(bands)}
 
     def box_bands(self, box, image_shape) -> list[list[int]]:
-        """The four white bands of ``box`` ``(y0, x0, y1, x1)`` (image pixels, 2 points wide)
-        as ``[r0, r1, c0, c1]`` rows and columns of the overlay panel, clipped to it."""
+        """The box ``(y0, x0, y1, x1)`` (image pixels) as bands ``[r0, r1, c0, c1, level]`` of
+        the overlay panel, clipped to it: a white line 2 points wide on a dark one 1 point
+        wider on each side, so that it shows on any colour (as :func:`cam_edu.viz.draw_box`)."""
         p = self.panels["overlay"]
         h, w = image_shape[:2]
         y0, x0, y1, x1 = box
         # box edges in frame pixels, relative to the panel's first row and column
         top, bottom = p.top + p.height * y0 / h - p.r0, p.top + p.height * y1 / h - p.r0
         left, right = p.left + p.width * x0 / w - p.c0, p.left + p.width * x1 / w - p.c0
-        half = self.line_width / 2
+        n_rows, n_cols = p.r1 - p.r0, p.c1 - p.c0
 
         def span(a, b, end):  # pixels whose centres lie in [a, b), at least one, inside
             lo = int(np.ceil(a - 0.5))
             hi = max(lo + 1, int(np.ceil(b - 0.5)))
             return min(max(lo, 0), end), min(max(hi, 0), end)
 
-        n_rows, n_cols = p.r1 - p.r0, p.c1 - p.c0
-        rows = span(top - half, bottom + half, n_rows)
-        cols = span(left - half, right + half, n_cols)
-        bands = [[*span(y - half, y + half, n_rows), *cols] for y in (top, bottom)]
-        bands += [[*rows, *span(x - half, x + half, n_cols)] for x in (left, right)]
+        bands = []
+        for half, level in ((self.line_width, 25), (self.line_width / 2, 255)):
+            rows = span(top - half, bottom + half, n_rows)
+            cols = span(left - half, right + half, n_cols)
+            bands += [[*span(y - half, y + half, n_rows), *cols, level] for y in (top, bottom)]
+            bands += [[*rows, *span(x - half, x + half, n_cols), level] for x in (left, right)]
         return [b for b in bands if b[0] < b[1] and b[2] < b[3]]
 
     def scale_numbers(self, limits) -> np.ndarray:
