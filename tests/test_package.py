@@ -125,3 +125,33 @@ def test_the_core_names_no_tensorflow_distribution_and_the_extras_name_the_rest(
 def test_every_module_imports():
     for name in _modules():
         importlib.import_module(name)
+
+
+def _course_imports() -> dict[str, set[str]]:
+    """Which ``cam_edu.course`` modules each one imports (anywhere in it, lazily too)."""
+    graph = {}
+    for path in ROOT.glob("cam_edu/course/**/*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        graph[name] = {m for m in found if m.startswith("cam_edu.course")}
+    return graph
+
+
+def test_the_course_package_has_no_import_cycle():
+    graph = _course_imports()
+
+    def reach(start: str, seen: set[str]) -> set[str]:
+        for nxt in graph.get(start, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                reach(nxt, seen)
+        return seen
+
+    cycles = [name for name in graph if name in reach(name, set())]
+    assert not cycles, f"modules of cam_edu.course that import themselves through others: {cycles}"
