@@ -39,6 +39,7 @@ lab: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP)
 	sh scripts/install_chromium.sh
+	sh scripts/install_bubblewrap.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	CAM_EDU_OFFLINE=1 KERAS_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q --durations=10 --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg

@@ -74,6 +74,7 @@ _EXPORTS = {
         "iou",
         "localization_score",
         "pointing_game",
+        "share_in_box",
     ),
     "gradcam": ("GradCAM", "GradCAMPlusPlus", "grad_cam", "grad_cam_plus_plus"),
     "randomization": (

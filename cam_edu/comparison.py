@@ -36,10 +36,12 @@ class MethodComparison(NamedTuple):
         methods: ``{key: display name}`` in order.
         maps: ``{key: (N, h, w)}`` maps of the trained model.
         per_image: ``{key: {column: (N,)}}``: localization columns, ``"deletion AUC"``,
-            ``"insertion AUC"`` and ``"randomization rho"`` (Spearman correlation of the
-            map with the randomized model's map; NaN if either is constant).
+            ``"insertion AUC"``, ``"randomization rho"`` (Spearman correlation of the
+            map with the randomized model's map; NaN if either is constant) and
+            ``"randomization |rho|"``, its absolute value: -1 (an inverted ranking) is as
+            far from "unrelated" as +1, so the table ranks by ``|rho|``.
         summary: ``{key: {column: value}}``: the truth's summaries, means of the AUCs,
-            and the mean of the defined correlations.
+            and the mean of the defined ``|rho|``.
         chance: the truth's chance values (a map that knows nothing).
         higher_is_better: ``{column: bool}``.
         curves: ``{key: (fractions (S,), deletion (N, S), insertion (N, S))}``.
@@ -171,7 +173,9 @@ def compare_methods(
     (:func:`cam_edu.faithfulness.deletion_curve`,
     :func:`cam_edu.faithfulness.insertion_curve`), and the Spearman correlation between
     the map and the map of a copy of the model with random weights
-    (:func:`cam_edu.randomization.random_copy`, made once per model and seed).
+    (:func:`cam_edu.randomization.random_copy`, made once per model and seed: every layer
+    at once, the last step of Adebayo et al.'s cascade). The table reports the mean
+    ``|rho|``: near 0 is what a map that depends on the weights gives.
 
     Args:
         model: a built Keras CNN.
@@ -226,19 +230,19 @@ def compare_methods(
         values["insertion AUC"] = curve_auc(fractions, inserted)
         random_maps, _ = method(random, x, class_index=classes, layer=layer, **kwargs)
         values["randomization rho"] = per_image_rank_correlation(maps[key], random_maps)
+        values["randomization |rho|"] = rho = np.abs(values["randomization rho"])
         per_image[key] = values
-        rho = values["randomization rho"]
         summary[key] = {
             **truth.summary(values),
             "deletion AUC": float(values["deletion AUC"].mean()),
             "insertion AUC": float(values["insertion AUC"].mean()),
-            "randomization rho": float(np.nanmean(rho)) if np.isfinite(rho).any() else np.nan,
+            "randomization |rho|": float(np.nanmean(rho)) if np.isfinite(rho).any() else np.nan,
         }
     better = {
         **truth.higher_is_better,
         "deletion AUC": False,
         "insertion AUC": True,
-        "randomization rho": False,
+        "randomization |rho|": False,
     }
     return MethodComparison(
         name, shown, maps, per_image, summary, dict(truth.chance), better, curves, cost, classes

@@ -133,6 +133,23 @@ def box_area(box) -> float:
     return (y1 - y0) * (x1 - x0)
 
 
+def _maps_and_boxes(heatmaps, boxes, name: str) -> tuple[np.ndarray, list]:
+    """Check a batch of maps ``(N, H, W)`` and one box inside ``(H, W)`` for each; return the
+    maps and the boxes as float tuples ``(y0, x0, y1, x1)``."""
+    maps = as_heatmap(heatmaps, "heatmaps", allow_batch=True)
+    if maps.ndim != 3:
+        raise ValueError(
+            f"heatmaps must be a batch (N, H, W); got shape {maps.shape}. For one map use "
+            "heatmaps[None] and [box]."
+        )
+    boxes = list(boxes)
+    if len(boxes) != len(maps):
+        raise ValueError(f"got {len(maps)} heatmaps but {len(boxes)} {name}; pass one box per map.")
+    return maps, [
+        as_box(b, f"{name}[{i}]", image_shape=maps.shape[1:]) for i, b in enumerate(boxes)
+    ]
+
+
 class BoxScore(NamedTuple):
     """How well the boxes of a batch of heatmaps match the true boxes.
 
@@ -167,22 +184,11 @@ def box_accuracy(heatmaps, true_boxes, threshold: float = 0.2, min_iou: float = 
     >>> box_accuracy(maps, [(2, 3, 5, 8), (0, 0, 4, 4)]).accuracy
     0.5
     """
-    maps = as_heatmap(heatmaps, "heatmaps", allow_batch=True)
-    if maps.ndim != 3:
-        raise ValueError(
-            f"heatmaps must be a batch (N, H, W); got shape {maps.shape}. For one map use "
-            "heatmaps[None]."
-        )
-    truths = list(true_boxes)
-    if len(truths) != len(maps):
-        raise ValueError(
-            f"got {len(maps)} heatmaps but {len(truths)} true_boxes; pass one box per map."
-        )
+    maps, truths = _maps_and_boxes(heatmaps, true_boxes, "true_boxes")
     if not 0.0 < float(min_iou) <= 1.0:
         raise ValueError(f"min_iou must lie in (0, 1]; got {min_iou!r}. The CAM paper uses 0.5.")
     scores, boxes = [], []
-    for i, (m, truth) in enumerate(zip(maps, truths, strict=True)):
-        as_box(truth, f"true_boxes[{i}]", image_shape=m.shape)
+    for m, truth in zip(maps, truths, strict=True):
         box = bbox_from_cam(m, threshold) if m.max() > 0 else None
         boxes.append(box)
         scores.append(0.0 if box is None else iou(box, truth))
@@ -194,6 +200,38 @@ def box_accuracy(heatmaps, true_boxes, threshold: float = 0.2, min_iou: float = 
         float(np.mean(areas)) if areas else float("nan"),
         boxes,
     )
+
+
+def share_in_box(heatmaps, boxes) -> np.ndarray:
+    """The share of each map's positive mass that lies inside its box, ``(N,)`` in ``[0, 1]``.
+
+    ``sum of max(map, 0) inside the box / sum of max(map, 0)``: the proportion of the
+    energy-based pointing game (Wang et al., Score-CAM, 2020). Negative values (evidence
+    against the class in a raw CAM) are left out, so a raw CAM and its ReLU score the same.
+    A map with no positive value gets NaN (nothing to share; average with ``np.nanmean``).
+
+    Args:
+        heatmaps: ``(N, H, W)`` maps at the boxes' (image) resolution; upsample them first.
+        boxes: ``(N, 4)`` boxes ``(y0, x0, y1, x1)``, exclusive ends, inside ``(H, W)``.
+
+    Returns:
+        ``(N,)`` float64 shares.
+
+    >>> maps = np.zeros((2, 4, 4)); maps[0, 0, 0] = 3.0; maps[0, 3, 3] = 1.0; maps[1] = -1.0
+    >>> share_in_box(maps, [(0, 0, 2, 2), (0, 0, 2, 2)]).tolist()
+    [0.75, nan]
+    """
+    maps, checked = _maps_and_boxes(heatmaps, boxes, "boxes")
+    positive = np.maximum(maps, 0.0).astype(np.float64)
+    total = positive.sum(axis=(1, 2))
+    inside = np.empty(len(maps))
+    for i, (m, corners) in enumerate(zip(positive, checked, strict=True)):
+        if not all(v.is_integer() for v in corners):
+            raise ValueError(f"boxes[{i}] = {corners} must hold whole pixel indices.")
+        y0, x0, y1, x1 = (int(v) for v in corners)
+        inside[i] = m[y0:y1, x0:x1].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, inside / total, np.nan)
 
 
 # --- scores against true boxes, per image and in one row
@@ -213,12 +251,7 @@ def pointing_game(heatmaps, true_boxes, tolerance: int = 0) -> np.ndarray:
     >>> pointing_game(maps, [(1, 1, 4, 4), (1, 1, 4, 4)]).tolist()
     [True, False]
     """
-    maps = as_heatmap(heatmaps, "heatmaps", allow_batch=True)
-    if maps.ndim != 3:
-        raise ValueError(f"heatmaps must be a batch (N, H, W); got shape {maps.shape}.")
-    boxes = [as_box(b, "true_boxes[i]") for b in true_boxes]
-    if len(boxes) != len(maps):
-        raise ValueError(f"got {len(maps)} heatmaps but {len(boxes)} true_boxes; pass one each.")
+    maps, boxes = _maps_and_boxes(heatmaps, true_boxes, "true_boxes")
     peaks = np.unravel_index(maps.reshape(len(maps), -1).argmax(axis=1), maps.shape[1:])
     t = float(tolerance)
     return np.array(

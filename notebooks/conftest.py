@@ -11,10 +11,18 @@ A student checks their own work by naming the notebook (or the folder)::
     pytest --nbval notebooks/exercises/
 
 Setting ``CAM_EDU_EXERCISES=1`` collects them in any run.
+
+A failing self-check is reported the way a student can use it: its ``✗`` line first,
+then the cell as Jupyter numbers it when the notebook runs from the top (``[7]``), not
+nbval's own count, and no traceback.
 """
 
 import os
 from pathlib import Path
+
+import pytest
+
+FAIL_MARK = "✗"
 
 EXERCISES = Path(__file__).resolve().parent / "exercises"
 
@@ -35,3 +43,20 @@ def pytest_ignore_collect(collection_path, config):
     if os.environ.get("CAM_EDU_EXERCISES") == "1" or _named_on_command_line(path, config):
         return None
     return True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Replace a failing cell's report by its ``✗`` line and the cell's number ``[n]``."""
+    outcome = yield
+    report = outcome.get_result()
+    cell = getattr(item, "cell", None)
+    if report.when != "call" or not report.failed or cell is None:
+        return
+    text = str(report.longrepr)
+    line = next((s.strip() for s in text.splitlines() if s.strip().startswith(FAIL_MARK)), None)
+    if line is None:
+        return
+    first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+    # nbval runs every code cell once, from the top: the k-th code cell is [k + 1]
+    report.longrepr = f"{line}\n(cell [{item.cell_num + 1}] `{first}`)"

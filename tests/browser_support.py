@@ -2,7 +2,9 @@
 
 ``find_chromium`` and ``launch_chromium`` start the system Chromium (no Playwright browser
 download); :class:`Lab` runs JupyterLab on a temporary copy of ``notebooks/``;
-:func:`serve` serves a folder of static files on 127.0.0.1 (the website, the slides).
+:func:`serve` serves a folder of static files on 127.0.0.1 (the website, the slides);
+:func:`axe_violations` runs axe-core (from ``node_modules/``, installed by ``npm ci``) in
+a page.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+SEVERE = ("critical", "serious")
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -250,3 +254,18 @@ def require_chromium() -> str:
     if executable is None:
         pytest.skip(f"Chromium not found, so the real-browser test is skipped. {INSTALL_HINT}")
     return executable
+
+
+def axe_violations(page, within: str = "document") -> list[str]:
+    """axe-core's critical and serious violations in ``page`` (``within``: a JS expression
+    for the element to check), one line each: rule, impact, count, first element."""
+    if not AXE.is_file():
+        raise FileNotFoundError(f"{AXE} is missing: run `npm ci` (make test does).")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        f"""async () => (await axe.run({within}, {{resultTypes: ["violations"]}})).violations
+        .map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html.slice(0, 160)])"""
+    )
+    severe = [row for row in found if row[1] in SEVERE]
+    return [f"{rule} ({impact}, {n}x): {html}" for rule, impact, n, html in severe]

@@ -17,6 +17,7 @@ from cam_edu.course.cantilever import (
     localization_error,
     make_dataset,
     natural_frequencies,
+    noise_free_profile,
     steady_state,
     stiffness_factors,
 )
@@ -202,6 +203,22 @@ def test_fault_brightens_the_image_at_the_fault():
         faulty = make_dataset(2, seed=0, position_range=(x_f, x_f), severity_range=(0.5, 0.5), **kw)
         excess = (faulty.images[1, ..., 0] - healthy).mean(axis=0)
         assert abs((excess.argmax() + 0.5) / camera.columns - x_f) < 0.04
+
+
+def test_noise_free_profile_is_the_period_mean_of_the_curvature_amplitude():
+    # Independent reference: the mean of |cos| over a period is 2/pi, and the picture is
+    # divided by its maximum, the curvature the filter finds at the fourth column (the
+    # first three repeat it: one parabola is fitted to the seven columns at the clamp).
+    columns = (np.arange(64) + 0.5) / 64
+    f1 = BEAM.natural_frequencies_analytical(1)[0]
+    kappa = np.abs(deflection(BEAM, steady_state(BEAM, f1, 1e-3), columns, derivative=2))
+    healthy = noise_free_profile()
+    np.testing.assert_allclose(healthy[3:-3], 2 / np.pi * kappa[3:-3] / kappa[3], atol=2e-3)
+    for x_f in (0.3, 0.6):
+        stripe = noise_free_profile(x_f, 0.5) - healthy
+        assert abs((stripe.argmax() + 0.5) / 64 - x_f) <= 1 / 64
+    with pytest.raises(ValueError, match="severity_range"):
+        noise_free_profile(0.5, 1.5)
 
 
 def test_make_dataset_rejects_bad_arguments():

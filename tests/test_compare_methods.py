@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 
 from cam_edu import faithfulness, perturbation, randomization
 from cam_edu.comparison import bootstrap_difference, compare_methods
@@ -117,19 +118,25 @@ def test_compare_methods_rows_agree_with_the_metrics_one_by_one(model, images):
         "pointing",
         "deletion AUC",
         "insertion AUC",
-        "randomization rho",
+        "randomization |rho|",
     ]
     scores = faithfulness.faithfulness_scores(model, images, ["gradcam"], steps=8)["gradcam"]
     assert result.summary["gradcam"]["deletion AUC"] == pytest.approx(scores.deletion_auc)
     assert result.summary["gradcam"]["insertion AUC"] == pytest.approx(scores.insertion_auc)
     steps = randomization.randomization_correlation(model, images, "cam", seed=0)
-    assert result.summary["cam"]["randomization rho"] == pytest.approx(steps[-1].spearman)
+    rho = [
+        spearmanr(a.ravel(), b.ravel()).statistic
+        for a, b in zip(result.maps["cam"], steps[-1].maps, strict=True)
+    ]
+    np.testing.assert_allclose(result.per_image["cam"]["randomization rho"], rho, rtol=1e-6)
+    assert np.mean(rho) == pytest.approx(steps[-1].spearman)
+    assert result.summary["cam"]["randomization |rho|"] == pytest.approx(np.mean(np.abs(rho)))
     assert result.maps["occlusion"].shape == (4, 16, 16)
     assert all(cost > 0 for cost in result.cost.values())
     table = result.table()
     assert table.splitlines()[0].startswith("toy") and "Occlusion" in table
     assert "chance" in table and "forward passes" in result.cost_table()
-    assert set(result.per_image["cam"]) == set(result.columns)
+    assert set(result.per_image["cam"]) == {*result.columns, "randomization rho"}
     fractions, deleted, inserted = result.curves["cam"]
     assert deleted.shape == inserted.shape == (4, 9) and fractions[-1] == 1.0
     d = result.difference("pointing", "cam", "gradcam", n_boot=100)

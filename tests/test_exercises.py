@@ -1,5 +1,6 @@
 """The exercise builder: stubs, edit protection, sync, and nbval in both directions."""
 
+import ast
 import os
 import re
 import shutil
@@ -243,6 +244,33 @@ def test_every_exercise_asks_an_open_question_with_a_checked_answer_and_a_model_
         assert "## Question" in "".join(c.source for c in solution.cells), path.name
 
 
+def _code_pieces(source: str) -> set[str]:
+    """The calls and statements (20 characters or more, spaces removed) in the bodies of
+    the functions a solution cell defines: the code a student must write."""
+    tree = ast.parse(source)
+    pieces = set()
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        body = function.body[1:] if ast.get_docstring(function) else function.body
+        for node in (n for statement in body for n in ast.walk(statement)):
+            if isinstance(node, ast.Call | ast.stmt):
+                text = "".join((ast.get_source_segment(source, node) or "").split())
+                if len(text) >= 20:
+                    pieces.add(text)
+    return pieces
+
+
+def test_no_markdown_shows_the_code_a_task_asks_for():
+    for path in SOLUTIONS:
+        solution = nbformat.read(path, as_version=4)
+        tagged = [c.source for c in solution.cells if "solution" in c.metadata.get("tags", [])]
+        wanted = set().union(*map(_code_pieces, tagged))
+        student = nbformat.read(NOTEBOOKS / "exercises" / path.name, as_version=4)
+        markdown = [c.source for c in student.cells if c.cell_type == "markdown"]
+        text = "".join("".join(source.split()) for source in markdown)
+        assert wanted, path.name
+        assert not sorted(piece for piece in wanted if piece in text), path.name
+
+
 def test_student_versions_are_in_sync_with_the_solutions():
     assert exercises.check(NOTEBOOKS) == []
     result = subprocess.run(
@@ -392,7 +420,8 @@ def test_nbval_solutions_pass_and_untouched_exercises_fail_exactly_at_the_self_c
             f"the self-checks are {sorted(checks)}"
         )
         for cell, text in failed[key].items():
-            assert "✗" in text and "not written yet" in text, (path.name, cell, text[:500])
+            assert text.startswith("✗") and "not written yet" in text, (path.name, cell, text[:500])
+            assert f"(cell [{cell + 1}] `check_" in text, text[:500]  # as Jupyter numbers it
         assert set(passed[key]) == set(range(len(passed[key]) + len(checks))) - checks
 
 
@@ -438,6 +467,7 @@ def test_nbval_passes_a_right_student_notebook_and_fails_a_wrong_one_with_its_hi
     nbformat.write(saved, tmp_path / "right_saved.ipynb")
     nbformat.write(_ex01_with(wrong, *right[1:]), tmp_path / "wrong.ipynb")
     names = ["right_unrun.ipynb", "right_saved.ipynb", "wrong.ipynb"]
+    shutil.copy(NOTEBOOKS / "conftest.py", tmp_path)  # as in the course's notebooks folder
     failed, passed = _nbval(names, tmp_path / "nbval.xml", 600, cwd=tmp_path)
 
     def cells(results, name):
@@ -452,4 +482,7 @@ def test_nbval_passes_a_right_student_notebook_and_fails_a_wrong_one_with_its_hi
     assert set(cells(failed, "wrong.ipynb")) == {checks[0]}
     assert set(cells(passed, "wrong.ipynb")) == code_cells - {checks[0]}
     text = cells(failed, "wrong.ipynb")[checks[0]]
-    assert "✗ sigmoid_head_cams:" in text and "1 - p is a statement about probabilities" in text
+    assert text.startswith("✗ sigmoid_head_cams:"), text[:300]  # the ✗ line first
+    assert "1 - p is a statement about probabilities" in text
+    assert f"(cell [{checks[0] + 1}] `check_sigmoid_head_cams(sigmoid_head_cams)`" in text
+    assert "Traceback" not in text

@@ -442,8 +442,9 @@ def test_cascading_randomization_draws_each_layer_from_one_seeded_copy(monkeypat
         np.testing.assert_array_equal(w0, w1)
 
 
-def test_same_class_pairs_on_canvas_boxes_hold_each_digit_apart():
-    from cam_edu.course.data import same_class_pairs_on_canvas
+@pytest.mark.parametrize("same_class", [True, False])
+def test_digit_pairs_on_canvas_boxes_hold_each_digit_apart(same_class):
+    from cam_edu.course.data import digit_pairs_on_canvas
 
     rng = np.random.default_rng(0)
     digits = np.zeros((12, 28, 28, 1), np.float32)
@@ -451,28 +452,37 @@ def test_same_class_pairs_on_canvas_boxes_hold_each_digit_apart():
         y0, x0 = rng.integers(2, 12, 2)
         d[y0 : y0 + 12, x0 : x0 + 8] = rng.uniform(0.5, 1.0, (12, 8, 1))
     labels = np.repeat(np.arange(4), 3)
-    pairs = same_class_pairs_on_canvas(digits, labels, canvas_size=56, seed=3)
+    pairs = digit_pairs_on_canvas(digits, labels, same_class, canvas_size=56, seed=3)
     assert pairs.x.shape == (12, 56, 56, 1) and pairs.boxes.shape == (12, 2, 4)
-    np.testing.assert_array_equal(pairs.y, labels)
+    np.testing.assert_array_equal(pairs.sources[:, 0], np.arange(12))
+    np.testing.assert_array_equal(pairs.y, labels[pairs.sources])
+    assert (pairs.y[:, 0] == pairs.y[:, 1]).all() == same_class
+    assert (pairs.y[:, 0] != pairs.y[:, 1]).all() != same_class
     for x, boxes, (i, j) in zip(pairs.x, pairs.boxes, pairs.sources, strict=True):
-        assert i != j and labels[i] == labels[j]
+        assert i != j
         (a0, b0, a1, b1), (c0, d0, c1, d1) = boxes
         assert a1 + 2 <= c0 or c1 + 2 <= a0 or b1 + 2 <= d0 or d1 + 2 <= b0  # apart
+        for (y0, x0, y1, x1), k in zip(boxes, (i, j), strict=True):  # each box holds its digit
+            np.testing.assert_allclose(x[y0:y1, x0:x1].sum(), digits[k].sum(), rtol=1e-6)
         inside = np.zeros((56, 56), bool)
         for y0, x0, y1, x1 in boxes:
             inside[y0:y1, x0:x1] = True
         assert not (x[..., 0] > 0.1)[~inside].any()  # all ink inside the two boxes
         assert np.isclose(x.sum(), digits[i].sum() + digits[j].sum())  # both whole
-    again = same_class_pairs_on_canvas(digits, labels, canvas_size=56, seed=3)
+    again = digit_pairs_on_canvas(digits, labels, same_class, canvas_size=56, seed=3)
     np.testing.assert_array_equal(again.x, pairs.x)
 
 
-def test_same_class_pairs_on_canvas_rejects_bad_input():
-    from cam_edu.course.data import same_class_pairs_on_canvas
+def test_digit_pairs_on_canvas_rejects_bad_input():
+    from cam_edu.course.data import digit_pairs_on_canvas
 
     with pytest.raises(ValueError, match="twice the digit size"):
-        same_class_pairs_on_canvas(np.ones((2, 28, 28)), [0, 0], canvas_size=40)
-    with pytest.raises(ValueError, match="only digit of class"):
-        same_class_pairs_on_canvas(np.ones((2, 28, 28)), [0, 1], canvas_size=56)
+        digit_pairs_on_canvas(np.ones((2, 28, 28)), [0, 0], True, canvas_size=40)
+    with pytest.raises(ValueError, match="no partner of its class"):
+        digit_pairs_on_canvas(np.ones((2, 28, 28)), [0, 1], True, canvas_size=56)
+    with pytest.raises(ValueError, match="no partner of another class"):
+        digit_pairs_on_canvas(np.ones((2, 28, 28)), [0, 0], False, canvas_size=56)
     with pytest.raises(ValueError, match="labels"):
-        same_class_pairs_on_canvas(np.ones((2, 28, 28)), [0], canvas_size=56)
+        digit_pairs_on_canvas(np.ones((2, 28, 28)), [0], True, canvas_size=56)
+    with pytest.raises(TypeError, match="same_class"):
+        digit_pairs_on_canvas(np.ones((2, 28, 28)), [0, 1], "no", canvas_size=56)

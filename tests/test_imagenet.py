@@ -26,6 +26,17 @@ def test_photos_are_square_uint8_and_preprocessed_like_keras():
         imagenet.load_photos(("cat",))
 
 
+def test_more_photos_ship_offline_and_grey_ones_become_rgb():
+    import skimage.data
+
+    photos = imagenet.load_photos(tuple(imagenet.MORE_PHOTOS), size=32)
+    assert photos.shape == (len(imagenet.MORE_PHOTOS), 32, 32, 3) and photos.dtype == np.uint8
+    assert not set(imagenet.MORE_PHOTOS) & set(imagenet.PHOTOS)
+    coins = imagenet.load_photos(("coins",), size=303)[0]  # the grey photo is 303 x 384
+    np.testing.assert_array_equal(coins[..., 0], coins[..., 2])
+    np.testing.assert_array_equal(coins[..., 1], skimage.data.coins()[:, 40:343])
+
+
 def test_top_k_orders_probabilities():
     order, probs = imagenet.top_k(np.array([[0.0, 3.0, 1.0, 2.0]]), k=2)
     assert order.tolist() == [[1, 3]]
@@ -48,6 +59,17 @@ def test_random_fallback_is_announced(no_network, capsys):
     assert not imagenet.is_pretrained(model) and model.name == imagenet.RANDOM_NAME
     out = capsys.readouterr().out
     assert "RANDOM WEIGHTS" in out and "MEAN NOTHING" in out
+
+
+def test_random_resnet50_is_seeded_untrained_and_the_offline_fallback(no_network, capsys):
+    first, again, other = (imagenet.random_resnet50(seed) for seed in (3, 3, 4))
+    fallback = imagenet.load_resnet50(allow_random=True, seed=3)
+    kernel = [m.get_layer("predictions").get_weights()[0] for m in (first, again, other, fallback)]
+    np.testing.assert_array_equal(kernel[0], kernel[1])
+    np.testing.assert_array_equal(kernel[0], kernel[3])
+    assert not np.allclose(kernel[0], kernel[2])
+    assert not any(map(imagenet.is_pretrained, (first, other, fallback)))
+    assert first.get_layer("conv5_block3_out").output.shape == (None, 7, 7, 2048)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import copy
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from cam_edu.teaching import assets, instructor, prefetch, slides
+from cam_edu.teaching import assets, instructor, layout, notes, prefetch, site, slides
 from cam_edu.teaching import notebooks as nbs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,22 +77,6 @@ def test_rules_on_a_small_notebook():
     ]
     assert nbs.annotate(nb) == 0, "annotating twice changed something"
     assert [len(s.cells) for s in nbs.slides_of(nb)] == [2, 5, 1]
-
-
-def test_speaker_notes_on_every_slide_with_measured_times():
-    nb = nbformat.read(LESSONS[0], as_version=4)
-    count = len(nbs.slides_of(nb))
-    assert nbs.with_speaker_notes(nb) == count
-    notes = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") == "notes"]
-    assert len(notes) == count
-    for slide in nbs.slides_of(nb):  # each slide ends with its notes cell
-        assert nb.cells[slide.cells[-1]] in notes
-    assert all(n.source.startswith("**About ") for n in notes)
-    shown_seconds = [
-        nbs.cell_seconds(c) for c in nb.cells if c.cell_type == "code" and not nbs.skip_reason(c)
-    ]
-    reported = [float(x) for n in notes for x in re.findall(r"([\d.]+) s measured", n.source)]
-    assert sum(reported) == pytest.approx(sum(shown_seconds), abs=0.05 * len(reported))
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -182,7 +167,154 @@ def test_instructor_page_follows_the_measured_times(tmp_path):
         assert text in after
 
 
-# ----------------------------------------------------------------------------- slides
+# ----------------------------------------------------------------------------- decks
+
+
+@pytest.fixture(scope="module")
+def decks():
+    """Every lesson as its deck: (lesson, notebook of the deck, its slides)."""
+    return [(path, *slides.lesson_deck(path)) for path in LESSONS]
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _notes_of(deck) -> list[str]:
+    return [c.source for c in deck.cells if c.metadata["slideshow"]["slide_type"] == "notes"]
+
+
+def _deck_slides(deck) -> list[list]:
+    """The deck notebook's cells grouped by slide (each group ends with its notes)."""
+    groups: list[list] = []
+    for cell in deck.cells:
+        if cell.metadata["slideshow"]["slide_type"] in ("slide", "subslide") or not groups:
+            groups.append([])
+        groups[-1].append(cell)
+    return groups
+
+
+def test_every_part_of_a_lesson_is_in_its_deck_once(decks):
+    for path, _, deck_slides in decks:
+        nb = nbformat.read(path, as_version=4)
+        shown: dict[int, list] = {}
+        for piece in (p for s in deck_slides for p in s.pieces):
+            shown.setdefault(piece.origin, []).append(piece)
+        for i, cell in enumerate(nb.cells):
+            skipped = cell.metadata["slideshow"]["slide_type"] == "skip"
+            assert skipped != (i in shown), f"{path.name} cell {i}: skipped or shown, not both"
+            if skipped:
+                continue
+            pieces = shown[i]
+            if cell.cell_type == "markdown":  # the same words, each once (opening reordered)
+                words = sorted(" ".join(p.source for p in pieces).split())
+                shown_text = slides.EXERCISE_LINK.sub(r"\1", cell.source)  # a deck links nothing
+                assert words == sorted(shown_text.split()), f"{path.name} cell {i}"
+                continue
+            code = "\n".join(p.source for p in pieces if p.output is None and p.source)
+            if nbs.COLLAPSE_TAG not in cell.metadata.get("tags", []):
+                assert code == cell.source, f"{path.name} cell {i}: code lost"
+            for k, output in enumerate(cell.outputs):
+                parts = [p for p in pieces if p.output == k]
+                if len(parts) > 1:  # a long printout, cut between lines
+                    assert "".join(p.text for p in parts) == output.text
+                else:
+                    assert len(parts) == 1, f"{path.name} cell {i}: output {k} shown {parts}"
+
+
+def test_decks_keep_the_topics_and_estimate_every_slide_within_the_screen(decks):
+    style = layout.STYLE
+    for path, _, deck_slides in decks:
+        heights = [s.height(style) for s in deck_slides]
+        assert max(heights) <= style.inner_height, f"{path.name}: {max(heights):.0f} px"
+        nb = nbformat.read(path, as_version=4)
+        topics = [c for c in nb.cells if c.metadata["slideshow"]["slide_type"] == "slide"]
+        assert [s.kind for s in deck_slides].count("slide") == len(topics)
+        assert deck_slides[0].kind == "slide"
+
+
+def test_title_slide_is_title_time_and_objectives_and_a_diagram_starts_a_slide(decks):
+    for path, deck, deck_slides in decks:
+        title = _normal(" ".join(c.source for c in _deck_slides(deck)[0][:-1]))
+        nb = nbformat.read(path, as_version=4)
+        assert title.startswith(_normal(nb.cells[0].source.splitlines()[0]))
+        assert "**Time:**" in title and "You will learn" in title
+        assert "attachment:" not in title and "<img" not in title, "a picture on the title slide"
+        for slide in deck_slides:  # a diagram starts a slide, after its heading or lead-in
+            for k, piece in enumerate(slide.pieces):
+                if piece.source and layout.IMAGE_ONLY.match(piece.source):
+                    before = slide.pieces[:k]
+                    assert all(p.keep_with_next for p in before), f"{path.name}: {before}"
+
+
+def test_deck_notes_add_up_to_the_lesson_estimate(decks):
+    for path, deck, deck_slides in decks:
+        nb = nbformat.read(path, as_version=4)
+        notes = _notes_of(deck)
+        assert len(notes) == len(deck_slides)
+        said = [float(re.match(r"\*\*About ([\d.]+) min", n).group(1)) for n in notes]
+        lesson = sum(nbs.slide_minutes(nb, s) for s in nbs.slides_of(nb))
+        assert sum(said) == pytest.approx(lesson, abs=0.05 * len(said))
+        shown = [
+            nbs.cell_seconds(c) or 0.0
+            for c in nb.cells
+            if c.cell_type == "code" and c.metadata["slideshow"]["slide_type"] != "skip"
+        ]
+        ran = [float(x) for n in notes for x in re.findall(r"([\d.]+) s measured", n)]
+        assert sum(ran) == pytest.approx(sum(shown), abs=0.05 * len(ran) + 0.01)
+
+
+def test_speaker_notes_are_whole_sentences_of_their_slide(decks):
+    for path, deck, _ in decks:
+        for cells in _deck_slides(deck):
+            markdown = "\n\n".join(c.source for c in cells[:-1] if c.cell_type == "markdown")
+            paragraphs = notes.prose(markdown)
+            for sentence in re.findall(r"^- (.+)$", cells[-1].source, flags=re.MULTILINE):
+                assert sentence in _normal(markdown), f"{path.name}: {sentence!r} not on it"
+                whole = [
+                    p
+                    for p in paragraphs
+                    if p == sentence or (p.startswith(sentence + " ") and sentence[-1] in ".!?:")
+                ]
+                assert whole, f"{path.name}: {sentence!r} is not a whole sentence"
+
+
+def test_notes_never_splice_wrapped_lines():
+    """A paragraph's lines that start with $, a digit, - or * stay in their sentence."""
+    source = (
+        "## Scores\n\nThe score of class\n$c$ is the sum over\n49 positions of the map,\n"
+        "-0.3 at the corner, taken\n*before* pooling: all one sentence. Second one.\n\n"
+        "$$S_c = \\sum_k w_k^c F_k$$\n\n- a list item.\n- another one."
+    )
+    assert notes.first_sentences(source, limit=1000) == [
+        "The score of class $c$ is the sum over 49 positions of the map, -0.3 at the corner, "
+        "taken *before* pooling: all one sentence.",
+        "a list item.",
+        "another one.",
+    ]
+
+
+def test_a_long_cell_is_cut_between_slides_by_rule():
+    """Code and its long printout: code first, the printout cut between lines, nothing lost."""
+    cell = _timed_code_cell(
+        "\n".join(f"x{i} = {i}" for i in range(12)),
+        0.5,
+        [_stream(60), nbformat.v4.new_output("display_data", data={"text/plain": "done"})],
+    )
+    cell.metadata["slideshow"] = {"slide_type": "-"}
+    heading = nbformat.v4.new_markdown_cell("## Long\n\n" + "Words and more words. " * 40)
+    heading.metadata["slideshow"] = {"slide_type": "slide"}
+    nb = nbformat.v4.new_notebook(cells=[heading, cell])
+    deck, deck_slides = layout.deck_notebook(nb, notes=notes.Notes())
+    assert [s.kind for s in deck_slides][:2] == ["slide", "subslide"]
+    assert all(s.height() <= layout.STYLE.inner_height for s in deck_slides)
+    printed = "".join(o.get("text", "") for c in deck.cells for o in c.get("outputs", []))
+    assert printed == cell.outputs[0].text
+    codes = [c for c in deck.cells if c.cell_type == "code"]
+    assert nbs.COLLAPSE_TAG not in codes[0].metadata["tags"] and codes[0].source == cell.source
+    assert all(nbs.COLLAPSE_TAG in c.metadata["tags"] for c in codes[1:])
+    continued = [c.source for c in deck.cells if "Long (continued)" in c.source]
+    assert deck_slides[-1].continued and continued
 
 
 def test_remote_asset_check_catches_nbconvert_defaults():
@@ -208,8 +340,7 @@ def test_make_slides_writes_a_deck_that_needs_no_network(tmp_path, capsys):
     decks = list(tmp_path.glob("*.slides.html"))
     assert [d.name for d in decks] == ["03_cam_explorer_mnist.slides.html"]
     html = decks[0].read_text()
-    nb = nbformat.read(LESSONS[2], as_version=4)
-    count = len(nbs.slides_of(nb))
+    count = len(slides.lesson_deck(LESSONS[2])[1])
     assert f"{count} slides" in report
     assert html.count('<aside class="notes">') == count
     missing = [r for r in _local_references(html) if not (tmp_path / r).exists()]
@@ -240,6 +371,39 @@ def test_site_has_every_page_and_loads_nothing_remote(built_site):
     lesson3 = (built_site / "lessons" / "03_cam_explorer_mnist.html").read_text()
     assert "open this notebook in JupyterLab" in lesson3
     assert "widget-view" not in lesson3
+
+
+def test_site_puts_every_appendix_in_an_appendix_part_without_slides(tmp_path):
+    root = tmp_path / "notebooks"
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns("solutions"))
+    appendix = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Appendix: the beam's physics\n\nModes.")]
+    )
+    nbformat.write(appendix, root / "appendix_zz_placeholder.ipynb")
+    site.stage(tmp_path / "src", root=root, decks=False)
+    home = (tmp_path / "src" / "index.md").read_text()
+    course, extra = home.split(":caption: Course")[1].split(":caption: Appendix")
+    assert "lessons/appendix_zz_placeholder" in extra
+    assert "appendix" not in course
+    staged = nbformat.read(tmp_path / "src" / "lessons" / "appendix_zz_placeholder.ipynb", 4)
+    assert "slides" not in " ".join(c.source for c in staged.cells)
+    lesson = nbformat.read(tmp_path / "src" / "lessons" / LESSONS[0].name, 4)
+    assert "Slides of this lesson" in lesson.cells[1].source
+    assert nbs.appendix_paths() == [] or all(
+        p.name.startswith("appendix_") for p in nbs.appendix_paths()
+    )
+
+
+def test_site_home_starts_with_the_two_commands_and_instructors_get_every_deck():
+    home = site.home_page()
+    first = home.split("\n## ", 2)[1]
+    assert first.startswith("Two commands") and "make lab" in first and "make test" in first
+    page = instructor.render(site=True)
+    for path in LESSONS:
+        assert f"](lessons/{path.stem}.ipynb)" in page
+        assert f'href="slides/{path.stem}.slides.html"' in page
+    assert f"## {instructor.EDITING}" in page, "the part the page refers to is on it"
+    assert "in the README" not in page
 
 
 # ----------------------------------------------------------------------------- prefetch

@@ -205,3 +205,37 @@ def test_bbox_joins_regions_that_touch_only_at_a_corner():
     for i in range(4):
         m[i + 1, i + 1] = 1.0  # a diagonal: no two cells share an edge
     assert bbox_from_cam(m) == (1, 1, 5, 5)
+
+
+def test_share_in_box_against_a_hand_computation():
+    from cam_edu.localize import share_in_box
+
+    m = np.array(
+        [
+            [1.0, 2.0, 0.0, -5.0],
+            [3.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 4.0, 0.0],
+            [0.0, -1.0, 0.0, 10.0],
+        ]
+    )
+    # positive mass 1 + 2 + 3 + 4 + 10 = 20; the box rows 0-2, columns 0-2 holds 1 + 2 + 3 + 4
+    shares = share_in_box(np.stack([m, np.maximum(m, 0), -m]), [(0, 0, 3, 3)] * 3)
+    np.testing.assert_allclose(shares[:2], [10 / 20, 10 / 20])  # negatives do not count
+    assert shares[2] == 0.0  # -m: its positive mass, 5 and 1, lies outside the box
+    whole = share_in_box(m[None], [(0, 0, 4, 4)])
+    np.testing.assert_array_equal(whole, [1.0])
+    assert np.isnan(share_in_box(-np.abs(m)[None], [(0, 0, 2, 2)])[0])  # nothing positive
+
+
+def test_share_in_box_rejects_bad_input():
+    from cam_edu.localize import share_in_box
+
+    maps = np.ones((2, 4, 4))
+    with pytest.raises(ValueError, match="one box per map"):
+        share_in_box(maps, [(0, 0, 2, 2)])
+    with pytest.raises(ValueError, match="outside the image"):
+        share_in_box(maps, [(0, 0, 2, 2), (0, 0, 5, 2)])
+    with pytest.raises(ValueError, match="whole pixel"):
+        share_in_box(maps, [(0, 0, 2, 2), (0, 0, 1.5, 2)])
+    with pytest.raises(ValueError, match="batch"):
+        share_in_box(np.ones((4, 4)), [(0, 0, 2, 2)])

@@ -344,11 +344,11 @@ def digits_on_canvas(
 
 
 class CanvasPairs(NamedTuple):
-    """Two digits of one class on each canvas, with a ground-truth box per digit.
+    """Two digits on each canvas, with a ground-truth box per digit.
 
     Attributes:
         x: images ``(N, S, S, 1)`` in ``[0, 1]``.
-        y: the class of both digits ``(N,)``.
+        y: ``(N, 2)`` the class of each digit, in the order of ``boxes``.
         boxes: ``(N, 2, 4)`` ints ``(y0, x0, y1, x1)``, exclusive ends: the ink box of each
             digit, in canvas pixels; the two boxes of a canvas do not overlap.
         sources: ``(N, 2)`` indices into ``images`` of the two digits.
@@ -360,26 +360,31 @@ class CanvasPairs(NamedTuple):
     sources: np.ndarray
 
 
-def same_class_pairs_on_canvas(
+def digit_pairs_on_canvas(
     images,
     labels,
+    same_class: bool,
     canvas_size: int = 56,
     seed: int = 0,
     gap: int = 2,
     ink_threshold: float = 0.1,
     max_tries: int = 1000,
 ) -> CanvasPairs:
-    """Paste two different digits of the same class on each canvas, apart: several instances.
+    """Paste two different digits on each canvas, apart: two instances of one class, or
+    two classes.
 
-    Grad-CAM++ (Chattopadhay et al., WACV 2018) is motivated by images that hold several
-    objects of one class. Canvas ``n`` holds digit ``n`` and a random other digit of the
-    same class, each at a random position drawn so that their ink boxes are at least
-    ``gap`` pixels apart; the two digits' pixels are combined by their maximum.
+    Canvas ``n`` holds digit ``n`` and a random other digit of the same class
+    (``same_class=True``: several instances, which motivate Grad-CAM++, Chattopadhay et al.,
+    WACV 2018) or of another class (``same_class=False``: a map of each class should light
+    its own digit, the class discrimination of the CAM paper, Zhou et al., CVPR 2016). Each
+    digit sits at a random position drawn so that the two ink boxes are at least ``gap``
+    pixels apart; the two digits' pixels are combined by their maximum.
 
     Args:
-        images: digits ``(N, h, w, 1)`` (or ``(N, h, w)``) in ``[0, 1]``; every class
-            present must have at least two digits.
+        images: digits ``(N, h, w, 1)`` (or ``(N, h, w)``) in ``[0, 1]``; every digit needs a
+            partner (another digit of its class, or one of another class).
         labels: ``(N,)`` class labels.
+        same_class: pair each digit with one of its own class (``True``) or of another.
         canvas_size: side ``S`` of the canvas; it must hold two digits side by side.
         seed: seed of the partners and the positions.
         gap: smallest distance in pixels between the two ink boxes (rows or columns).
@@ -390,13 +395,15 @@ def same_class_pairs_on_canvas(
         a :class:`CanvasPairs` ``(x, y, boxes, sources)``.
 
     >>> digit = np.pad(np.ones((2, 4, 4, 1)), ((0, 0), (2, 2), (2, 2), (0, 0)))
-    >>> pairs = same_class_pairs_on_canvas(digit, [3, 3], canvas_size=20, seed=0)
+    >>> pairs = digit_pairs_on_canvas(digit, [3, 3], same_class=True, canvas_size=20)
     >>> pairs.x.shape, pairs.boxes.shape, pairs.y.tolist(), float(pairs.x[0].sum())
-    ((2, 20, 20, 1), (2, 2, 4), [3, 3], 32.0)
-    >>> pairs.sources.tolist()
-    [[0, 1], [1, 0]]
+    ((2, 20, 20, 1), (2, 2, 4), [[3, 3], [3, 3]], 32.0)
+    >>> digit_pairs_on_canvas(digit, [3, 5], same_class=False, canvas_size=20).y.tolist()
+    [[3, 5], [5, 3]]
     """
     x, y = _digits_and_labels(images, labels)
+    if not isinstance(same_class, bool):
+        raise TypeError(f"same_class must be True or False; got {same_class!r}.")
     n, h, w, _ = x.shape
     if not isinstance(canvas_size, int) or canvas_size < 2 * min(h, w):
         raise ValueError(
@@ -415,9 +422,13 @@ def same_class_pairs_on_canvas(
     boxes = np.zeros((n, 2, 4), np.int64)
     sources = np.zeros((n, 2), np.int64)
     for i in range(n):
-        others = np.flatnonzero((y == y[i]) & (np.arange(n) != i))
+        partners = (y == y[i]) if same_class else (y != y[i])
+        others = np.flatnonzero(partners & (np.arange(n) != i))
         if others.size == 0:
-            raise ValueError(f"images[{i}] is the only digit of class {y[i]!r}; need two.")
+            kind = "of its class" if same_class else "of another class"
+            raise ValueError(
+                f"images[{i}] (class {y[i]!r}) has no partner {kind}; pass more digits."
+            )
         sources[i] = i, rng.choice(others)
         for _ in range(max_tries):
             corners = rng.integers(0, canvas_size - np.array([h, w]) + 1, size=(2, 2))
@@ -435,4 +446,4 @@ def same_class_pairs_on_canvas(
             region = canvas[i, top : top + h, left : left + w]
             np.maximum(region, x[j], out=region)
         boxes[i] = placed
-    return CanvasPairs(canvas, y, boxes, sources)
+    return CanvasPairs(canvas, y[sources], boxes, sources)

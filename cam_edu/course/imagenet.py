@@ -5,6 +5,8 @@ Offline, :func:`load_resnet50` fails within seconds and says which file to put w
 Only with ``allow_random=True`` does it fall back, loudly, to the same architecture
 with seeded random weights, whose maps mean nothing but whose shapes, layer names and
 CAM/logit identity are the same: that is what the test suite checks offline.
+:func:`random_resnet50` builds that untrained network on purpose: what a map shows before
+any learning.
 
 >>> model = load_resnet50(allow_random=True)  # doctest: +SKIP
 >>> model.get_layer("conv5_block3_out").output.shape  # doctest: +SKIP
@@ -34,6 +36,18 @@ PHOTOS = {  # scikit-image sample photos that ship inside its wheel (no download
     "coffee": "a cup of coffee; CC0, Rachel Michetti",
     "astronaut": "astronaut Eileen Collins; public domain, NASA",
     "rocket": "a SpaceX rocket launch; public domain, SpaceX",
+}
+#: More scikit-image sample pictures from its wheel, for measurements over more than four
+#: photos; :func:`load_photos` gives the grey ones three equal channels.
+MORE_PHOTOS = {
+    "hubble_deep_field": "the Hubble eXtreme Deep Field; public domain, NASA",
+    "immunohistochemistry": "stained colonic glands; no known copyright restrictions, CMMI",
+    "retina": "a fundus photograph; CC0, Mikael Häggström",
+    "camera": "a photographer (grey); CC0, Lav Varshney",
+    "coins": "Greek coins from Pompeii (grey); no known copyright restrictions, Brooklyn Museum",
+    "clock": "a motion-blurred wall clock (grey); public domain, Stefan van der Walt",
+    "grass": "grass (grey); CC0",
+    "brick": "a brick wall (grey); CC0",
 }
 
 
@@ -93,6 +107,19 @@ def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10
         + "="
         * 78
     )
+    return random_resnet50(seed)
+
+
+def random_resnet50(seed: int = 0) -> keras.Model:
+    """``keras.applications.ResNet50`` with seeded random weights: ImageNet's architecture
+    (224x224x3 in, 1000 logits out), nothing learned.
+
+    The same seed gives the same weights; ``is_pretrained`` is ``False`` for it.
+
+    >>> model = random_resnet50(seed=1)
+    >>> model.get_layer("conv5_block3_out").output.shape, is_pretrained(model)
+    ((None, 7, 7, 2048), False)
+    """
     keras.utils.set_random_seed(seed)
     return keras.applications.ResNet50(weights=None, name=RANDOM_NAME)
 
@@ -118,20 +145,27 @@ def load_photos(names=tuple(PHOTOS), size: int = 224) -> np.ndarray:
     """Sample photos from scikit-image, center-cropped to squares and resized.
 
     Args:
-        names: photo names among ``PHOTOS`` (their licences are listed there).
+        names: photo names among ``PHOTOS`` and ``MORE_PHOTOS`` (their licences are
+            listed there).
         size: output side in pixels.
 
     Returns:
-        uint8 RGB images, shape ``(N, size, size, 3)``.
+        uint8 RGB images, shape ``(N, size, size, 3)``; a grey photo has three equal
+        channels.
+
+    >>> load_photos(("coins",), size=32).shape  # a grey photo, as RGB
+    (1, 32, 32, 3)
     """
     import skimage.data
 
-    unknown = [n for n in names if n not in PHOTOS]
+    unknown = [n for n in names if n not in PHOTOS and n not in MORE_PHOTOS]
     if unknown:
-        raise ValueError(f"unknown photo(s) {unknown}; choose from {sorted(PHOTOS)}.")
+        raise ValueError(f"unknown photo(s) {unknown}; choose from {sorted(PHOTOS | MORE_PHOTOS)}.")
     out = []
     for name in names:
         image = getattr(skimage.data, name)()
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=-1)
         h, w = image.shape[:2]
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2

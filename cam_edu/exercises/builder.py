@@ -204,7 +204,8 @@ def _mark_unused_imports(source: str, used: set[str]) -> str:
 # --------------------------------------------------------------------------- notebooks
 
 
-def _tags(cell) -> list[str]:
+def cell_tags(cell) -> list[str]:
+    """The tags of a notebook cell (``[]`` if it has none)."""
     return list(cell.get("metadata", {}).get("tags", []))
 
 
@@ -224,8 +225,8 @@ def validate_solution(nb, name: str) -> None:
     - every self-check prints only ``✓`` lines (the output nbval will expect);
     - every function the student writes is called by a self-check cell after it.
     """
-    solutions = [i for i, c in enumerate(nb.cells) if SOLUTION_TAG in _tags(c)]
-    checks = [i for i, c in enumerate(nb.cells) if CHECK_TAG in _tags(c)]
+    solutions = [i for i, c in enumerate(nb.cells) if SOLUTION_TAG in cell_tags(c)]
+    checks = [i for i, c in enumerate(nb.cells) if CHECK_TAG in cell_tags(c)]
     if not solutions:
         raise ExerciseError(f"{name} has no cell tagged {SOLUTION_TAG!r}.")
     if not checks:
@@ -293,7 +294,7 @@ def student_notebook(solution_nb, source_name: str):
         {k: v for k, v in solution_nb.metadata.items() if k in ("kernelspec", "language_info")}
     )
     for i, cell in enumerate(solution_nb.cells):
-        tags = _tags(cell)
+        tags = cell_tags(cell)
         if SOLUTION_ONLY_TAG in tags:
             continue
         new = copy.deepcopy(cell)
@@ -411,7 +412,7 @@ def _first_difference(expected, found) -> str:
         for key in ("cell_type", "source", "outputs"):
             if a.get(key) != b.get(key):
                 return f"cell {i} differs in its {key}"
-        if _tags(a) != _tags(b):
+        if cell_tags(a) != cell_tags(b):
             return f"cell {i} differs in its tags"
     return "its metadata differs"
 

@@ -1,7 +1,9 @@
 """``python -m cam_edu.exercises build|check|grade``: the instructor's command line.
 
 - ``build [--force] [--execute] [NAME ...]`` and ``check``: :mod:`.builder`;
-- ``grade SUBMISSIONS [--out DIR] [--timeout S] [--jobs N]``: :mod:`.grade`.
+- ``grade SUBMISSIONS [--out DIR] [--timeout S] [--jobs N] [--memory MB] [--no-sandbox]``:
+  :mod:`.grade`; each notebook runs in a sandbox (:mod:`.sandbox`), and where none can be
+  made the command says why and stops, unless given ``--no-sandbox``.
 
 Exit codes: 0 done, 1 something needs the instructor (edited notebooks kept, out of
 sync), 2 bad input (the message says what was expected).
@@ -17,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from cam_edu.exercises import sandbox
 from cam_edu.exercises.builder import ExerciseError, build, check, default_notebooks_dir
 from cam_edu.exercises.grade import grade
 
@@ -57,6 +60,19 @@ def parser() -> argparse.ArgumentParser:
         default=max(1, (os.cpu_count() or 2) // 2),
         help="notebooks run at the same time (default: half the CPUs)",
     )
+    g.add_argument(
+        "--memory",
+        type=int,
+        default=sandbox.Limits.memory_mb,
+        help="memory (address space) each process of a notebook may use, in MB "
+        f"(default: {sandbox.Limits.memory_mb})",
+    )
+    g.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the notebooks without a sandbox, with your permissions (only where "
+        "none can be made, for notebooks you trust)",
+    )
     return p
 
 
@@ -96,6 +112,8 @@ def _grade(args) -> int:
         args.out,
         timeout=args.timeout,
         jobs=args.jobs,
+        sandboxed=not args.no_sandbox,
+        memory_mb=args.memory,
         progress=print,
     )
     passed = sum(r.passed for r in report.rows)

@@ -14,23 +14,30 @@ Command (from the repository root)::
 
 Hidden files and folders (``.ipynb_checkpoints``) are skipped; other files are listed
 as not graded in the summary. Each notebook is compared with the built exercise
-notebook of the same number (``notebooks/exercises/exNN_*.ipynb``), then run from
-a copy in memory, in a fresh kernel whose working folder is a new temporary folder,
-with a time limit for the whole notebook. The submission itself is only read.
+notebook of the same number (``notebooks/exercises/exNN_*.ipynb``), then run from a
+copy, in a fresh kernel inside a sandbox of its own (:mod:`.sandbox`: no network, the
+system read-only, nothing of the instructor's or the other students' visible, limits
+on memory, processes and CPU), with a time limit for the whole notebook. Where no
+sandbox can be made, :func:`grade` refuses unless ``sandboxed=False`` (``--no-sandbox``).
+The submission itself is only read.
 
-Every self-check cell of the exercise becomes one row, named by the check function
-it calls (``check_sigmoid_head_cams``). A check passes when its cell, unchanged, ran
-and printed its ``✓`` line. A notebook that is not valid JSON, crashes, runs past the time limit
-or lost a check cell gives failed rows saying why. A submission whose check cells
-were edited, or that redefines a check function, is *tampered*: it is not run and
-each of its rows says ``TAMPERED``. A student with no notebook for an exercise that
-others submitted gets failed rows ``no notebook submitted``.
+Every self-check cell of the exercise becomes one row, named by the check function it
+calls (``check_sigmoid_head_cams``). The verdict is not what the notebook printed: the
+results the student's functions returned in it are judged again by the same checks in
+the grader's own process (:mod:`.judge`, :mod:`.checks.record`), so nothing a notebook
+does to ``numpy``, ``cam_edu`` or the checks changes a grade. A notebook that is not
+valid JSON, crashes, runs past the time limit or lost a check cell gives failed rows
+saying why. A submission whose check cells were edited, or that redefines a check
+function, is *tampered*: it is not run and each of its rows says ``TAMPERED``. A
+student with no notebook for an exercise that others submitted gets failed rows ``no
+notebook submitted``.
 
 Output, in ``--out`` (default: a folder ``grades`` next to ``SUBMISSIONS``):
 
 - ``grades.csv``: ``student, exercise, check, passed, hint``; ``passed`` is 1 or 0,
   ``hint`` the check's ``✗`` line or why the check did not count;
-- ``summary.md``: totals per student and per check, then the notebooks to look at.
+- ``summary.md``: how the notebooks ran (sandbox or not), totals per student and per
+  check, then the notebooks to look at.
 
 >>> parse_name("mary_jane_ex01_gap_loop", {"ex01", "ex03"})
 ('mary_jane', 'ex01')
@@ -44,92 +51,45 @@ None
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import csv
 import io
-import math
+import os
 import re
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from cam_edu.exercises.builder import CHECK_TAG, PASS_MARK, ExerciseError, _tags
+from cam_edu.exercises import sandbox
+from cam_edu.exercises.builder import CHECK_TAG, ExerciseError, cell_tags
 from cam_edu.exercises.checks.harness import FAIL as FAIL_MARK
+from cam_edu.exercises.judge import (
+    PRINTED_PASS,
+    Check,
+    Exercise,
+    Isolation,
+    Row,
+    Submission,
+    calls,
+    grade_submission,
+)
 from cam_edu.exercises.safe_io import atomic_write
 
-CHECKS_MODULE = "cam_edu.exercises.checks"
-FAILED_CHECK = "SelfCheckFailed"
-TAMPERED = "TAMPERED"
 NOT_SUBMITTED = "no notebook submitted"
 COLUMNS = ("student", "exercise", "check", "passed", "hint")
 _NUMBER = re.compile(r"ex\d+[a-z]?")
 
 
-class Row(NamedTuple):
-    """One line of ``grades.csv``: one check of one student's exercise."""
-
-    student: str
-    exercise: str
-    check: str
-    passed: bool
-    hint: str
-
-
-@dataclass(frozen=True)
-class Check:
-    """A self-check cell of a built exercise: its source, and the check it calls."""
-
-    name: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """A built exercise notebook (``ex01_sigmoid_head_cam``) and its self-checks, in order."""
-
-    name: str
-    number: str
-    checks: tuple[Check, ...]
-
-
-@dataclass(frozen=True)
-class Submission:
-    """The notebook(s) a student handed in for one exercise (more than one is a problem)."""
-
-    student: str
-    exercise: Exercise
-    paths: tuple[Path, ...]
-
-
 # --------------------------------------------------------------------------- exercises
-
-
-def _calls(source: str) -> set[str]:
-    """The names of the functions ``source`` calls by name (none if it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    return {
-        node.func.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    }
 
 
 def _check_name(source: str) -> str:
     """The check function(s) a self-check cell calls, e.g. ``check_sigmoid_head_cams``."""
-    calls = sorted(_calls(source))
-    return "+".join([c for c in calls if c.startswith("check_")] or calls or ["self-check"])
+    called = sorted(calls(source))
+    return "+".join([c for c in called if c.startswith("check_")] or called or ["self-check"])
 
 
 def load_exercises(exercises_dir: Path) -> dict[str, Exercise]:
@@ -140,7 +100,7 @@ def load_exercises(exercises_dir: Path) -> dict[str, Exercise]:
         checks = tuple(
             Check(_check_name(c.source), c.source.strip())
             for c in nb.cells
-            if c.cell_type == "code" and CHECK_TAG in _tags(c)
+            if c.cell_type == "code" and CHECK_TAG in cell_tags(c)
         )
         if not checks:
             raise ExerciseError(
@@ -198,184 +158,6 @@ def find_submissions(
     return submissions, ignored
 
 
-# --------------------------------------------------------------------------- tampering
-
-
-def _bound_check_names(source: str, names: set[str]) -> set[str]:
-    """Check functions that ``source`` (re)defines, other than by importing them."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    bound = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound.add(node.id)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            honest = isinstance(node, ast.ImportFrom) and node.module == CHECKS_MODULE
-            bound.update(
-                a.asname or a.name for a in node.names if not honest or a.asname is not None
-            )
-    return bound & names
-
-
-def tampering(nb, exercise: Exercise) -> str | None:
-    """Why the check results of ``nb`` cannot be trusted, or ``None``."""
-    sources = [c.source.strip() for c in nb.cells if c.cell_type == "code"]
-    names = {part for check in exercise.checks for part in check.name.split("+")}
-    for check in exercise.checks:
-        if check.source not in sources and any(
-            _calls(s) & set(check.name.split("+")) for s in sources
-        ):
-            return f"the self-check cell calling {check.name} was edited"
-    for i, cell in enumerate(nb.cells):
-        redefined = _bound_check_names(cell.source, names) if cell.cell_type == "code" else ()
-        if redefined:
-            return f"cell {i + 1} redefines {', '.join(sorted(redefined))}"
-    return None
-
-
-# --------------------------------------------------------------------------- running
-
-
-class Run(NamedTuple):
-    """An executed copy of a notebook: which cells ran, and why it stopped early if it did."""
-
-    nb: object
-    ran: frozenset[int]
-    stopped: str | None
-
-
-def _first_line(cell) -> str:
-    line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-    return line if len(line) <= 50 else line[:47] + "..."
-
-
-async def execute(nb, timeout: float, kernel: str = "python3") -> Run:
-    """Run ``nb`` (changed in place) in a fresh kernel, within ``timeout`` seconds in all.
-
-    Outputs are cleared first, so that nothing the student saved counts. The clock
-    starts at the first cell (not while the kernel starts); the kernel's working
-    folder is a new temporary folder, removed afterwards.
-    """
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    ran: list[int] = []
-    end = []
-
-    def remaining(cell) -> int:
-        if not end:
-            end.append(time.monotonic() + timeout)
-        return max(1, math.ceil(end[0] - time.monotonic()))
-
-    def started(cell, cell_index) -> None:
-        ran.append(cell_index)
-
-    with tempfile.TemporaryDirectory(prefix="cam_edu_grade_") as work:
-        client = NotebookClient(
-            nb,
-            kernel_name=kernel,
-            timeout_func=remaining,
-            allow_errors=True,
-            shutdown_kernel="immediate",
-            on_cell_execute=started,
-            resources={"metadata": {"path": work}},
-        )
-        stopped = None
-        try:
-            await client.async_execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except Exception as exc:
-            where = f" in cell {ran[-1] + 1} (`{_first_line(nb.cells[ran[-1]])}`)" if ran else ""
-            if isinstance(exc, CellTimeoutError):
-                stopped = f"stopped at the time limit of {timeout:g} s{where}"
-            elif isinstance(exc, DeadKernelError):
-                stopped = f"the kernel died{where}"
-            else:
-                stopped = f"could not run it ({type(exc).__name__}: {str(exc)[:150]})"
-    return Run(nb, frozenset(ran), stopped)
-
-
-def _error(cell):
-    return next((o for o in cell.outputs if o.get("output_type") == "error"), None)
-
-
-def _check_result(run: Run, index: int) -> tuple[bool, str]:
-    """Whether the check cell ``index`` of an executed notebook passed, and the hint if not."""
-    cell = run.nb.cells[index]
-    if index not in run.ran or (run.stopped and index == max(run.ran)):
-        return False, f"not finished: {run.stopped}"
-    error = _error(cell)
-    if error is not None and error.get("ename") == FAILED_CHECK:
-        return False, error.get("evalue", "")
-    if error is not None:
-        hint = f"the check cell raised {error.get('ename')}: {error.get('evalue', '')[:200]}"
-        for i in sorted(run.ran):
-            earlier = _error(run.nb.cells[i]) if i < index else None
-            if earlier is not None:
-                hint += (
-                    f"; before it, cell {i + 1} (`{_first_line(run.nb.cells[i])}`) raised "
-                    f"{earlier.get('ename')}: {earlier.get('evalue', '')[:200]}"
-                )
-                break
-        return False, hint
-    printed = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
-    if any(line.startswith(PASS_MARK) for line in printed.splitlines()):
-        return True, ""
-    return False, f"the check printed no {PASS_MARK} line"
-
-
-def _rows(submission: Submission, results: list[tuple[bool, str]]) -> list[Row]:
-    """One row per check, each hint on one line (error messages may quote several)."""
-    ex = submission.exercise
-    return [
-        Row(submission.student, ex.name, check.name, passed, " ".join(hint.split()))
-        for check, (passed, hint) in zip(ex.checks, results, strict=True)
-    ]
-
-
-def _all_failed(submission: Submission, why: str) -> list[Row]:
-    return _rows(submission, [(False, why)] * len(submission.exercise.checks))
-
-
-async def grade_submission(
-    submission: Submission, timeout: float, kernel: str = "python3"
-) -> list[Row]:
-    """The rows of one submission; never raises for anything inside the notebook."""
-    checks = submission.exercise.checks
-    if len(submission.paths) > 1:
-        names = ", ".join(p.name for p in submission.paths)
-        return _all_failed(submission, f"several notebooks for this exercise: {names}")
-    try:
-        nb = nbformat.reads(submission.paths[0].read_bytes().decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except Exception as exc:
-        why = f"not a valid notebook ({type(exc).__name__}: {str(exc)[:120]}); nothing was run"
-        return _all_failed(submission, why)
-    tampered = tampering(nb, submission.exercise)
-    if tampered:
-        why = f"{TAMPERED}: {tampered}; not run, its results would not be trusted"
-        return _all_failed(submission, why)
-    code = [(i, c.source.strip()) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    where = {
-        check.source: max((i for i, s in code if s == check.source), default=None)
-        for check in checks
-    }
-    run = None
-    if any(i is not None for i in where.values()):
-        run = await execute(nb, timeout, kernel)
-    results = []
-    for check in checks:
-        index = where[check.source]
-        if index is None:
-            results.append((False, f"the self-check cell `{check.source}` was deleted"))
-        else:
-            results.append(_check_result(run, index))
-    return _rows(submission, results)
-
-
 # --------------------------------------------------------------------------- the class
 
 
@@ -393,13 +175,13 @@ def _missing_rows(submissions: list[Submission]) -> list[Row]:
     ]
 
 
-async def _grade_all(submissions, timeout, jobs, kernel, progress) -> list[Row]:
+async def _grade_all(submissions, timeout, jobs, kernel, isolation, progress) -> list[Row]:
     limit = asyncio.Semaphore(jobs)
 
     async def one(submission):
         async with limit:
             started = time.monotonic()
-            rows = await grade_submission(submission, timeout, kernel)
+            rows = await grade_submission(submission, timeout, kernel, isolation)
         if progress:
             passed = sum(r.passed for r in rows)
             progress(
@@ -430,8 +212,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def summary_markdown(rows: list[Row], ignored: list[str], timeout: float) -> str:
-    """The readable report: totals per student and per check, then what to look at."""
+def summary_markdown(
+    rows: list[Row], ignored: list[str], timeout: float, isolation: Isolation | None = None
+) -> str:
+    """The readable report: how the notebooks ran, totals per student and per check, then
+    what to look at."""
     exercises = list(dict.fromkeys(r.exercise for r in rows))
     students = sorted({r.student for r in rows})
     lines = [
@@ -440,6 +225,8 @@ def summary_markdown(rows: list[Row], ignored: list[str], timeout: float) -> str
         f"{len(students)} students, {len(exercises)} exercises, "
         f"{len({(r.exercise, r.check) for r in rows})} checks; time limit {timeout:g} s "
         "per notebook. One row per check in `grades.csv`.",
+        "",
+        isolation_note(isolation or Isolation()),
         "",
         "## Per student",
         "",
@@ -466,7 +253,8 @@ def summary_markdown(rows: list[Row], ignored: list[str], timeout: float) -> str
         {
             (r.student, r.exercise, r.hint)
             for r in rows
-            if not r.passed and not r.hint.startswith((FAIL_MARK, NOT_SUBMITTED))
+            if not r.passed
+            and (not r.hint.startswith((FAIL_MARK, NOT_SUBMITTED)) or PRINTED_PASS in r.hint)
         }
     )
     if problems:
@@ -476,6 +264,47 @@ def summary_markdown(rows: list[Row], ignored: list[str], timeout: float) -> str
         lines += ["", "## Files not graded", ""]
         lines += [f"- {_cell(i)}" for i in ignored]
     return "\n".join(lines) + "\n"
+
+
+def _isolation(sandboxed: bool, memory_mb: int, jobs: int, private) -> Isolation:
+    """How the notebooks will run; refuses a sandbox that cannot be made or would show
+    ``private`` folders (submissions, grades) to the students' code."""
+    if not sandboxed:
+        return Isolation(False, sandbox.Limits(memory_mb=memory_mb))
+    why = sandbox.unavailable()
+    if why:
+        raise ExerciseError(
+            f"no sandbox for the students' notebooks on this machine: {why}. Without one, "
+            "their code would run with your permissions (read your files, use the "
+            "network). Fix that, or pass --no-sandbox to grade anyway."
+        )
+    for folder in private:
+        for shown in sandbox.readable_paths():
+            if folder == shown or shown in folder.parents:
+                raise ExerciseError(
+                    f"{folder} is inside {shown}, which every sandbox shows to the students' "
+                    "code; move the submissions and the grades out of the course's package, "
+                    "data and Python folders."
+                )
+    threads = max(1, (os.cpu_count() or 2) // jobs)
+    return Isolation(True, sandbox.Limits(memory_mb=memory_mb, threads=threads))
+
+
+def isolation_note(isolation: Isolation) -> str:
+    """One sentence on how the notebooks ran, for the report and the command line."""
+    limits = isolation.limits
+    if not isolation.sandboxed:
+        return (
+            "The notebooks ran WITHOUT a sandbox (--no-sandbox): with the instructor's "
+            "permissions, files and network; only the time limit and "
+            f"{limits.memory_mb} MB of memory per process applied."
+        )
+    return (
+        "Each notebook ran in a sandbox of its own (bubblewrap): no network, the system "
+        "read-only, no other submission or instructor file visible, "
+        f"{limits.memory_mb} MB of memory per process, {limits.processes} processes, "
+        f"{limits.cpu_seconds} CPU seconds per process; everything it started ended with it."
+    )
 
 
 def default_output(submissions_dir: Path) -> Path:
@@ -504,6 +333,8 @@ def grade(
     timeout: float = 300,
     jobs: int = 2,
     kernel: str = "python3",
+    sandboxed: bool = True,
+    memory_mb: int = sandbox.Limits.memory_mb,
     progress=None,
 ) -> Report:
     """Grade every submission; write ``grades.csv`` and ``summary.md`` into ``out_dir``.
@@ -516,11 +347,16 @@ def grade(
         timeout: seconds each notebook may run, all its cells together.
         jobs: notebooks run at the same time (one kernel each).
         kernel: the Jupyter kernel to run them in.
-        progress: called with one line per graded notebook (e.g. ``print``), or ``None``.
+        sandboxed: run each notebook in a sandbox (:mod:`.sandbox`); ``False`` runs them
+            with the instructor's permissions.
+        memory_mb: address space each process of a notebook may use, in MB.
+        progress: called with how the notebooks run, then one line per graded notebook
+            (e.g. ``print``), or ``None``.
 
     Raises:
         ExerciseError: for a missing folder, an output folder inside the submissions,
-            no exercise notebooks, or no submission at all.
+            no exercise notebooks, no submission at all, or no sandbox on this machine
+            when ``sandboxed``.
     """
     root = Path(submissions_dir).resolve()
     if not root.is_dir():
@@ -531,8 +367,14 @@ def grade(
             f"the output folder {out} is inside the submissions {root}; grades never go "
             "next to a student's work. Pass --out with a folder outside it."
         )
-    if timeout <= 0 or jobs < 1:
-        raise ExerciseError(f"timeout must be > 0 and jobs >= 1; got {timeout} and {jobs}.")
+    if timeout <= 0 or jobs < 1 or memory_mb < 512:
+        raise ExerciseError(
+            f"timeout must be > 0, jobs >= 1 and memory >= 512 MB; got {timeout}, {jobs} "
+            f"and {memory_mb}."
+        )
+    isolation = _isolation(sandboxed, memory_mb, jobs, (root, out))
+    if progress:
+        progress(isolation_note(isolation))
     exercises = load_exercises(Path(exercises_dir))
     submissions, ignored = find_submissions(root, exercises)
     if not submissions:
@@ -540,10 +382,11 @@ def grade(
             f"no submission found in {root}: expected alice/ex01_sigmoid_head_cam.ipynb or "
             f"alice_ex01_sigmoid_head_cam.ipynb with one of {', '.join(sorted(exercises))}."
         )
-    rows = asyncio.run(_grade_all(submissions, timeout, jobs, kernel, progress))
+    rows = asyncio.run(_grade_all(submissions, timeout, jobs, kernel, isolation, progress))
     order = {name: i for i, name in enumerate(e.name for e in exercises.values())}
     rows = sorted(rows + _missing_rows(submissions), key=lambda r: (r.student, order[r.exercise]))
     out.mkdir(parents=True, exist_ok=True)
     csv_path = atomic_write(out / "grades.csv", grades_csv(rows))
-    summary_path = atomic_write(out / "summary.md", summary_markdown(rows, ignored, timeout))
+    summary = summary_markdown(rows, ignored, timeout, isolation)
+    summary_path = atomic_write(out / "summary.md", summary)
     return Report(rows, ignored, csv_path, summary_path)

@@ -9,8 +9,11 @@ hand, so that it follows the lessons when they are rewritten:
   times, speaker notes, and static pictures of the explorer.
 - :mod:`cam_edu.teaching.diagrams`: the lessons' diagrams, drawn by code, shown in the
   lessons as attachments (``python -m cam_edu.teaching diagrams``).
+- :mod:`cam_edu.teaching.layout`: how a lesson is cut into slides that fit the screen.
+- :mod:`cam_edu.teaching.notes`: the decks' speaker notes.
 - :mod:`cam_edu.teaching.slides`: one reveal.js deck per lesson (``make slides``).
-- :mod:`cam_edu.teaching.site`: the static course website (``make site``).
+- :mod:`cam_edu.teaching.site`: the static course website (``make site``), whose pages
+  :mod:`cam_edu.teaching.readable` (a Sphinx extension) makes readable by everyone.
 - :mod:`cam_edu.teaching.instructor`: the instructor page (``docs/instructor.md``).
 - :mod:`cam_edu.teaching.prefetch`: MNIST and the ResNet50 weights into the caches.
 - :mod:`cam_edu.teaching.cli`: the commands, ``python -m cam_edu.teaching <command>``.

@@ -1,10 +1,13 @@
 """The instructor page, ``docs/instructor.md``, written from the executed lessons.
 
 Every number on it comes from the notebooks: the run time of each code cell as Jupyter
-recorded it when the lesson was last executed, and the class-time estimates of
-:mod:`cam_edu.teaching.notebooks` (whose assumptions the page states). Re-run
+recorded it when the lesson was last executed, the class-time estimates of
+:mod:`cam_edu.teaching.notebooks` (whose assumptions the page states) and the number of
+slides of each deck (:mod:`cam_edu.teaching.slides`). Re-run
 ``python -m cam_edu.teaching instructor`` after re-executing or rewriting the lessons;
-``--check`` (run by the tests) fails while the page is stale.
+``--check`` (run by the tests) fails while the page is stale. The website's version
+(``render(site=True)``) links every lesson and its deck, and includes the README's part
+on editing the exercises, to which the page refers.
 
 >>> import nbformat
 >>> why_slow(nbformat.v4.new_code_cell("history = train(model, x, y)"))
@@ -14,13 +17,17 @@ recorded it when the lesson was last executed, and the class-time estimates of
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 
 from cam_edu.teaching import notebooks as nbs
-from cam_edu.teaching.site import INSTRUCTOR
+
+INSTRUCTOR = nbs.REPO / "docs" / "instructor.md"
+README = nbs.REPO / "README.md"
+EDITING = "For instructors: editing the exercises"
 
 # What a call makes slow, by the name of the function called (first match in the cell).
 SLOW_CALLS = {
@@ -68,8 +75,9 @@ def lesson_rows(path: Path) -> dict:
     nbs.annotate(nb)
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     seconds = [nbs.cell_seconds(c) or 0.0 for _, c in code]
-    slides = nbs.slides_of(nb)
-    minutes = sum(nbs.slide_minutes(nb, s) for s in slides)
+    from cam_edu.teaching.slides import lesson_deck
+
+    minutes = sum(nbs.slide_minutes(nb, s) for s in nbs.slides_of(nb))
     slow = [
         (number, i, c, s)
         for number, ((i, c), s) in enumerate(zip(code, seconds, strict=True), start=1)
@@ -85,16 +93,28 @@ def lesson_rows(path: Path) -> dict:
         "estimate": minutes,
         "class_minutes": nbs.round_up_to_5(minutes),
         "study_minutes": nbs.round_up_to_5(nbs.study_minutes(nb)),
-        "slides": len(slides),
+        "slides": len(lesson_deck(path)[1]),
         "slow": slow,
         "pictures": sum(nbs.shows_picture(c) for _, c in code),
         "live": live,
     }
 
 
-def _lesson_section(row: dict) -> list[str]:
+def _links(row: dict, site: bool) -> tuple[str, str]:
+    """Where the lesson is (a link target) and its deck (markdown), on the site or in the repo."""
+    name = row["name"]
+    if site:
+        deck = f'<a href="slides/{name}.slides.html">lesson {int(name[:2])} slides</a>'
+        return f"lessons/{name}.ipynb", deck
+    return f"../notebooks/{name}.ipynb", f"`build/slides/{name}.slides.html` (`make slides`)"
+
+
+def _lesson_section(row: dict, site: bool) -> list[str]:
+    lesson, deck = _links(row, site)
     lines = [
         f"### {row['title']}",
+        "",
+        f"[The lesson]({lesson}); its slides: {deck}.",
         "",
         f"`notebooks/{row['name']}.ipynb`, last executed on {row['executed']}: "
         f"{row['code_cells']} code cells ran in **{row['run_seconds']:.0f} s** in total. "
@@ -126,8 +146,8 @@ def _lesson_section(row: dict) -> list[str]:
     return lines
 
 
-def render(paths: list[Path] | None = None) -> str:
-    """The whole page, as Markdown."""
+def render(paths: list[Path] | None = None, site: bool = False) -> str:
+    """The whole page, as Markdown: for ``docs/``, or with ``site`` for the website."""
     rows = [lesson_rows(p) for p in paths or nbs.lesson_paths()]
     total = sum(r["class_minutes"] for r in rows)
     lines = [
@@ -140,17 +160,19 @@ def render(paths: list[Path] | None = None) -> str:
         "",
         "## The lessons at a glance",
         "",
-        "| lesson | code cells | measured run time | slides | suggested class time "
+        "| lesson | deck | code cells | measured run time | slides | suggested class time "
         "| self-study time |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        lesson, deck = _links(r, site)
+        deck = deck if site else f"`{r['name']}.slides.html`"
         lines.append(
-            f"| {r['title']} | {r['code_cells']} | {r['run_seconds']:.0f} s | {r['slides']} "
-            f"| {r['class_minutes']} min | {r['study_minutes']} min |"
+            f"| [{r['title']}]({lesson}) | {deck} | {r['code_cells']} | {r['run_seconds']:.0f} s "
+            f"| {r['slides']} | {r['class_minutes']} min | {r['study_minutes']} min |"
         )
     lines += [
-        f"| all | {sum(r['code_cells'] for r in rows)} | "
+        f"| all | | {sum(r['code_cells'] for r in rows)} | "
         f"{sum(r['run_seconds'] for r in rows):.0f} s | {sum(r['slides'] for r in rows)} "
         f"| {total} min | {sum(r['study_minutes'] for r in rows)} min |",
         "",
@@ -166,9 +188,22 @@ def render(paths: list[Path] | None = None) -> str:
         "",
     ]
     for r in rows:
-        lines += _lesson_section(r)
-    lines += [line.rstrip() for line in GUIDE.strip().splitlines()]
+        lines += _lesson_section(r, site)
+    anchor = "#" + re.sub(r"[^a-z0-9 -]", "", EDITING.lower()).replace(" ", "-")
+    if site:  # the README's part the guide refers to is on the page itself
+        guide = GUIDE.strip().format(editing=f"[{EDITING}]({anchor}) below")
+        guide += "\n\n" + _readme_editing()
+    else:
+        guide = GUIDE.strip().format(editing=f'"{EDITING}" in the [README](../README.md{anchor})')
+    lines += [line.rstrip() for line in guide.splitlines()]
     return "\n".join(lines) + "\n"
+
+
+def _readme_editing() -> str:
+    """The README's part on editing and grading the exercises (for the website)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"## {EDITING}")
+    return text[start : text.index("<!-- exercises:end -->", start)].strip()
 
 
 GUIDE = """
@@ -179,10 +214,12 @@ GUIDE = """
   run on the slides and the explorer responds. Setup and training cells are marked
   `skip`: run the notebook once before switching to slides.
 - **Static, in any browser**: `make slides` writes `build/slides/NN_*.slides.html`, one
-  deck per lesson with reveal.js served from the same folder (no network needed). Press
-  `S` for the speaker view: every slide has notes with its time estimate, what to say,
-  how many cells it runs and which cells were left out. The explorer appears as the picture
-  it showed when the lesson was executed.
+  deck per lesson with reveal.js served from the same folder (no network needed). Every
+  slide fits a 1280 × 720 screen; the right arrow, Space or a clicker (Page Down) go
+  through every slide in order. Press `S` for the speaker view: every slide has notes with
+  its time estimate, sentences of its text to say, the cells it runs and their measured
+  time, and which cells were left out. The explorer appears as the picture it showed when
+  the lesson was executed.
 - **Website for self-study**: `make site` writes `build/site/` (every lesson, the exercises,
   the benchmarks, this page, search), viewable with
   `python -m http.server -d build/site` without TensorFlow.
@@ -217,7 +254,7 @@ Run every lesson once on a classroom machine before class.
 - Collect the returned notebooks into one folder and grade them all with
   `python -m cam_edu.exercises grade SUBMISSIONS/`.
 - To change an exercise, edit its solution notebook and rebuild the student version:
-  see "For instructors: editing the exercises" in the README.
+  see {editing}.
 """
 
 

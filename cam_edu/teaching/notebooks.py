@@ -1,4 +1,4 @@
-"""The lesson notebooks as teaching material: slide metadata, measured times, speaker notes.
+"""The lesson notebooks as teaching material: slide metadata, measured times, estimates.
 
 Slide metadata is set by rules from each cell's content and its measured run time, so it
 is re-derived after the lessons are rewritten (``python -m cam_edu.teaching metadata``):
@@ -61,6 +61,11 @@ LIVE_LINE = (
 def lesson_paths(root: Path = NOTEBOOKS) -> list[Path]:
     """The lesson notebooks ``NN_*.ipynb``, in course order."""
     return sorted(root.glob("[0-9][0-9]_*.ipynb"))
+
+
+def appendix_paths(root: Path = NOTEBOOKS) -> list[Path]:
+    """The appendix notebooks ``appendix_*.ipynb`` (on the website; no slides), in order."""
+    return sorted(root.glob("appendix_*.ipynb"))
 
 
 def exercise_paths(root: Path = NOTEBOOKS) -> list[Path]:
@@ -209,7 +214,7 @@ def study_minutes(nb) -> float:
     seconds = 0.0
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            seconds += 60 * _words(cell.source) / READING_WORDS_PER_MINUTE
+            seconds += 60 * words(cell.source) / READING_WORDS_PER_MINUTE
         elif cell.cell_type == "code":
             seconds += STUDY_SECONDS_PER_CODE_LINE * code_lines(cell) + (cell_seconds(cell) or 0)
     return seconds / 60
@@ -286,18 +291,9 @@ def section_of(nb, index: int) -> str:
     return ""
 
 
-def _words(text: str) -> int:
+def words(text: str) -> int:
+    """The words of ``text`` as the time estimates count them (runs of letters and digits)."""
     return len(re.findall(r"\w+", text))
-
-
-def _gist(markdown: str) -> str:
-    """The slide's heading and the first sentence of its prose (not a formula or a list)."""
-    lines = [line.strip() for line in markdown.splitlines()]
-    heading = next((line.lstrip("#").strip() for line in lines if line.startswith("#")), "")
-    prose = " ".join(line for line in lines if line and line[0] not in "#$|-*!<>0123456789")
-    match = re.match(r"(.+?[.!?])(\s|$)", prose)
-    sentence = (match.group(1) if match else prose)[:300]
-    return " — ".join(part for part in (heading, sentence) if part)
 
 
 def slide_minutes(nb, slide: Slide) -> float:
@@ -309,39 +305,11 @@ def slide_minutes(nb, slide: Slide) -> float:
         if kind == "skip":
             continue
         if cell.cell_type == "markdown":
-            seconds += 60 * _words(cell.source) / SPOKEN_WORDS_PER_MINUTE
+            seconds += 60 * words(cell.source) / SPOKEN_WORDS_PER_MINUTE
         else:
             shown_lines = 0 if COLLAPSE_TAG in cell.metadata.get("tags", []) else code_lines(cell)
             seconds += SECONDS_PER_CODE_LINE * shown_lines + (cell_seconds(cell) or 0.0)
     return seconds / 60
-
-
-def speaker_notes(nb, slide: Slide) -> str:
-    """Markdown notes for one slide: how long, what to say, what to run, what is skipped."""
-    cells = [nb.cells[i] for i in slide.cells]
-    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
-    shown = [c for c in cells if c.cell_type == "code" and not skip_reason(c)]
-    skipped = [c for c in cells if skip_reason(c)]
-    ran = sum(cell_seconds(c) or 0.0 for c in shown)
-    notes = [f"**About {slide_minutes(nb, slide):.1f} min.**"]
-    if text.strip():
-        notes.append(f"Say: {_gist(text)}")
-    if shown:
-        live = " Show the explorer live in JupyterLab." if any(map(shows_widget, shown)) else ""
-        notes.append(f"Run: {len(shown)} code cell(s), {ran:.1f} s measured.{live}")
-    for cell in skipped:
-        notes.append(f"Skipped here, run before class: {skip_reason(cell)}.")
-    return "\n\n".join(notes)
-
-
-def with_speaker_notes(nb) -> int:
-    """Append a ``notes`` cell to every slide of ``nb`` (a copy); return the number added."""
-    slides = slides_of(nb)
-    for slide in reversed(slides):
-        cell = nbformat.v4.new_markdown_cell(speaker_notes(nb, slide))
-        cell.metadata["slideshow"] = {"slide_type": "notes"}
-        nb.cells.insert(slide.cells[-1] + 1, cell)
-    return len(slides)
 
 
 # ----------------------------------------------------------------------------- widgets

@@ -8,13 +8,17 @@ font; Jupyter Book 2 (mystmd) downloads its site template at build time, which f
 offline.
 :func:`stage` writes the sources into ``build/site-src/``:
 
-- ``index.md``: the README's introduction, learning path and pictures, links rewritten;
+- ``index.md``: the README's introduction, its two commands (the first section), learning
+  path and pictures, links rewritten;
 - ``lessons/``: the lessons, the explorer replaced by its stored picture, each with a link
-  to its slides (built into ``slides/`` of the site);
+  to its slides (built into ``slides/`` of the site), and the appendices
+  (``notebooks/appendix_*.ipynb``, no slides) in a part of the contents of their own;
 - ``exercises/``: the student versions, with the README's instructions for students;
-- ``benchmarks.md`` (the README's section) and ``instructor.md`` (``docs/instructor.md``);
+- ``benchmarks.md`` (the README's section) and ``instructor.md`` (written by
+  :func:`cam_edu.teaching.instructor.render` for the site: it links every lesson and deck);
 
-then :func:`build` runs ``sphinx-build`` into ``build/site/``.
+then :func:`build` runs ``sphinx-build`` into ``build/site/``. The pages are then made
+readable by everyone by :mod:`cam_edu.teaching.readable` (a Sphinx extension).
 
 >>> readme_section("learning-path").splitlines()[0]
 '## The learning path'
@@ -30,9 +34,11 @@ from pathlib import Path
 
 import nbformat
 
-from cam_edu.teaching import assets, slides
+from cam_edu.teaching import assets, instructor, slides
 from cam_edu.teaching.notebooks import (
+    NOTEBOOKS,
     REPO,
+    appendix_paths,
     exercise_paths,
     freeze_widgets,
     lesson_paths,
@@ -41,8 +47,8 @@ from cam_edu.teaching.notebooks import (
 SOURCE = REPO / "build" / "site-src"
 OUT = REPO / "build" / "site"
 CONF = REPO / "docs" / "site" / "conf.py"
+STYLE = REPO / "docs" / "site" / "cam.css"
 IMAGES = REPO / "docs" / "images"
-INSTRUCTOR = REPO / "docs" / "instructor.md"
 README = REPO / "README.md"
 
 
@@ -65,40 +71,60 @@ def site_links(markdown: str) -> str:
     """
     markdown = re.sub(r"\]\(notebooks/exercises/\)", "](exercises/index.md)", markdown)
     markdown = re.sub(r"\]\(notebooks/(exercises/ex[\w-]+\.ipynb)\)", r"](\1)", markdown)
-    markdown = re.sub(r"\]\(notebooks/(\d\d_[\w-]+\.ipynb)\)", r"](lessons/\1)", markdown)
+    markdown = re.sub(
+        r"\]\(notebooks/((?:\d\d|appendix)_[\w-]+\.ipynb)\)", r"](lessons/\1)", markdown
+    )
     return markdown.replace("](docs/images/", "](images/")
 
 
-def _home() -> str:
+def readme_heading(title: str, readme: Path = README) -> str:
+    """The README's section ``## title``, up to the next ``##`` heading or marked section.
+
+    >>> "make lab" in readme_heading("Two commands")
+    True
+    """
+    text = readme.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |^<!-- |\Z)", text, re.S | re.M)
+    if match is None:
+        raise ValueError(f"{readme} has no section '## {title}'")
+    return match.group(0).strip() + "\n"
+
+
+def _toctree(entries: list[str], caption: str) -> str:
+    return "\n".join(["```{toctree}", ":hidden:", f":caption: {caption}", "", *entries, "```"])
+
+
+def home_page(root: Path = NOTEBOOKS) -> str:
+    """The home page (markdown): the README's introduction, two commands, path, pictures."""
     readme = README.read_text(encoding="utf-8")
     title = readme.splitlines()[0]
     intro = readme.split("\n\n", 2)[1]
-    offline = readme[readme.index("## Offline use") :]
-    toctree = "\n".join(
-        [
-            "```{toctree}",
-            ":hidden:",
-            ":caption: Course",
-            "",
-            *(f"lessons/{p.stem}" for p in lesson_paths()),
-            "exercises/index",
-            "benchmarks",
-            "instructor",
-            "```",
-        ]
-    )
-    parts = [title, intro, readme_section("learning-path"), readme_section("pictures"), offline]
-    return site_links("\n\n".join(parts)) + "\n" + toctree + "\n"
+    parts = [
+        title,
+        intro,
+        readme_heading("Two commands"),
+        readme_section("learning-path"),
+        readme_section("pictures"),
+        readme_heading("Offline use"),
+    ]
+    course = [f"lessons/{p.stem}" for p in lesson_paths(root)]
+    course += ["exercises/index", "benchmarks", "instructor"]
+    toctrees = [_toctree(course, "Course")]
+    if appendix_paths(root):
+        toctrees.append(_toctree([f"lessons/{p.stem}" for p in appendix_paths(root)], "Appendix"))
+    return site_links("\n\n".join(parts)) + "\n" + "\n\n".join(toctrees) + "\n"
 
 
-def _exercises_index() -> str:
+def _exercises_index(root: Path = NOTEBOOKS) -> str:
     students = readme_section("exercises").split("## For instructors")[0]
     students = students.replace("## For students: the exercises", "# Exercises", 1)
-    toctree = "\n".join(["```{toctree}", ":maxdepth: 1", "", *(p.stem for p in exercise_paths())])
+    toctree = "\n".join(
+        ["```{toctree}", ":maxdepth: 1", "", *(p.stem for p in exercise_paths(root))]
+    )
     return f"{students}\n{toctree}\n```\n"
 
 
-def _lesson(path: Path):
+def _lesson(path: Path, deck: bool = True):
     nb = copy.deepcopy(nbformat.read(path, as_version=4))
     freeze_widgets(nb)
     for cell in nb.cells:
@@ -109,15 +135,17 @@ def _lesson(path: Path):
             cell.source = re.sub(
                 r"\(attachment:(\w+\.png)\)", r"(../images/diagrams/\1)", cell.source
             )
-    link = nbformat.v4.new_markdown_cell(
-        f'<a href="../slides/{path.stem}.slides.html">Slides of this lesson</a>'
-    )
-    nb.cells.insert(1, link)
+    if deck:
+        link = f'<a href="../slides/{path.stem}.slides.html">Slides of this lesson</a>'
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(link))
     return nb
 
 
-def stage(source: Path = SOURCE) -> None:
-    """Write the site's sources into ``source`` (emptied first)."""
+def stage(source: Path = SOURCE, root: Path = NOTEBOOKS, decks: bool = True) -> None:
+    """Write the site's sources for the notebooks in ``root`` into ``source`` (emptied first).
+
+    ``decks=False`` leaves the slide decks out (they take most of the time).
+    """
     shutil.rmtree(source, ignore_errors=True)
     (source / "lessons").mkdir(parents=True)
     (source / "exercises").mkdir()
@@ -125,16 +153,24 @@ def stage(source: Path = SOURCE) -> None:
     shutil.copytree(IMAGES, source / "images")
     shutil.copy2(REPO / "benchmarks" / "results.png", source / "results.png")
     assets.copy_assets(source / "_static", packages=("mathjax",))
-    slides.build(out=source / "_extra" / "slides")
-    (source / "index.md").write_text(_home(), encoding="utf-8")
+    shutil.copy2(STYLE, source / "_static" / STYLE.name)
+    if decks:
+        slides.build(lesson_paths(root), out=source / "_extra" / "slides")
+    (source / "index.md").write_text(home_page(root), encoding="utf-8")
     benchmarks = readme_section("benchmarks").replace("## Benchmarks", "# Benchmarks", 1)
-    picture = "![Benchmark ratios, plotted](results.png)\n"
+    picture = (
+        "![Bar chart of every benchmark ratio (baseline time over candidate time, log scale),"
+        " and a histogram of the explorer's redraw times against its 10 ms target](results.png)\n"
+    )
     (source / "benchmarks.md").write_text(benchmarks + "\n" + picture, encoding="utf-8")
-    shutil.copy2(INSTRUCTOR, source / "instructor.md")
-    (source / "exercises" / "index.md").write_text(_exercises_index(), encoding="utf-8")
-    for path in lesson_paths():
+    page = instructor.render(lesson_paths(root), site=True)
+    (source / "instructor.md").write_text(page, encoding="utf-8")
+    (source / "exercises" / "index.md").write_text(_exercises_index(root), encoding="utf-8")
+    for path in lesson_paths(root):
         nbformat.write(_lesson(path), source / "lessons" / path.name)
-    for path in exercise_paths():
+    for path in appendix_paths(root):
+        nbformat.write(_lesson(path, deck=False), source / "lessons" / path.name)
+    for path in exercise_paths(root):
         shutil.copy2(path, source / "exercises" / path.name)
 
 

@@ -1,10 +1,13 @@
 """One reveal.js deck per lesson, from the executed notebooks, with no network (``make slides``).
 
-Each deck is ``jupyter nbconvert --to slides`` of a copy of the lesson with speaker notes
-added to every slide (:func:`cam_edu.teaching.notebooks.with_speaker_notes`) and the
-explorer replaced by its stored picture. The template is nbconvert's own, minus its
-Mermaid import; reveal.js, require.js, jQuery and MathJax are served from copies of the npm
-packages next to the decks (:mod:`cam_edu.teaching.assets`), never from a CDN.
+Each deck is ``jupyter nbconvert --to slides`` of a copy of the lesson with the explorer
+replaced by its stored picture, cut into slides that fit 1280 × 720
+(:mod:`cam_edu.teaching.layout`), each with its speaker notes (:mod:`cam_edu.teaching.notes`).
+The template (``templates/cam_reveal``) is nbconvert's own with linear navigation, the
+pictures' descriptions and the deck's style sheet, minus its Mermaid import. reveal.js,
+require.js, jQuery and MathJax are served from copies of the npm packages next to the decks
+(:mod:`cam_edu.teaching.assets`), never from a CDN. Code and printouts wider than a slide
+scroll sideways, in boxes that take the keyboard focus (:func:`focusable_scrolling`).
 
 >>> SLIDE_OPTIONS["SlidesExporter.reveal_url_prefix"]  # a folder next to the decks
 'reveal.js'
@@ -12,7 +15,6 @@ packages next to the decks (:mod:`cam_edu.teaching.assets`), never from a CDN.
 
 from __future__ import annotations
 
-import copy
 import re
 import time
 from dataclasses import dataclass
@@ -21,22 +23,26 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from cam_edu.teaching import assets
+from cam_edu.teaching import assets, layout
 from cam_edu.teaching.notebooks import (
     COLLAPSE_TAG,
     REPO,
     freeze_widgets,
     lesson_paths,
-    with_speaker_notes,
+    shows_widget,
+    title,
 )
+from cam_edu.teaching.notes import Notes
 
 OUT = REPO / "build" / "slides"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SLIDE_OPTIONS = {
     "SlidesExporter.reveal_url_prefix": "reveal.js",
     "SlidesExporter.reveal_theme": assets.REVEAL_THEME,
-    "SlidesExporter.reveal_scroll": True,
+    "SlidesExporter.reveal_scroll": False,
     "SlidesExporter.reveal_number": "c/t",
+    "SlidesExporter.exclude_input_prompt": True,
+    "SlidesExporter.exclude_output_prompt": True,
     "SlidesExporter.require_js_url": "requirejs/require.js",
     "SlidesExporter.jquery_url": "jquery/dist/jquery.min.js",
     "SlidesExporter.mathjax_url": f"mathjax/MathJax.js?config={assets.MATHJAX_CONFIG}",
@@ -67,16 +73,46 @@ def exporter():
 EXERCISE_LINK = re.compile(r"\[([^\]]+)\]\(exercises/[^)]+\)")
 
 
-def deck_html(notebook: Path) -> tuple[str, int]:
-    """The deck of one lesson as HTML, and its number of (sub-)slides."""
-    nb = copy.deepcopy(nbformat.read(notebook, as_version=4))
-    slides = with_speaker_notes(nb)
+def focusable_scrolling(html: str) -> str:
+    """Let the keyboard reach what may scroll sideways: code, printouts, tables.
+
+    >>> focusable_scrolling('<div class="jp-RenderedText"><pre>x</pre></div>')
+    '<div class="jp-RenderedText"><pre tabindex="0">x</pre></div>'
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, features="html.parser")
+    for element in soup.select("pre, .jp-RenderedHTMLCommon table"):
+        element["tabindex"] = "0"
+    return str(soup)
+
+
+def lesson_deck(notebook: Path):
+    """The lesson cut into the deck's slides with their notes: the notebook, and the slides.
+
+    The explorer is replaced by its stored picture; an exercise's name loses its link (a
+    deck is shown, not browsed).
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    live = {i for i, cell in enumerate(nb.cells) if shows_widget(cell)}
     freeze_widgets(nb)
-    for cell in nb.cells:  # a deck is shown, not browsed: the exercise's name, without a link
+    for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = EXERCISE_LINK.sub(r"\1", cell.source)
-    html, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
-    return html, slides
+    deck, slides = layout.deck_notebook(nb, notes=Notes(live))
+    deck.metadata["title"] = title(nb)
+    return deck, slides
+
+
+def deck_html(notebook: Path) -> tuple[str, int]:
+    """The deck of one lesson as HTML, and its number of (sub-)slides."""
+    deck, slides = lesson_deck(notebook)
+    resources = {
+        "metadata": {"name": notebook.stem},
+        "cam_style": layout.STYLE.css_values(),
+    }
+    html, _ = exporter().from_notebook_node(deck, resources=resources)
+    return focusable_scrolling(html), len(slides)
 
 
 def build_deck(notebook: Path, out: Path = OUT) -> Deck:

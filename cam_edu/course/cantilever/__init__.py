@@ -17,15 +17,16 @@ slope :math:`\theta`). The healthy natural frequencies are
 **Fault.** As in the structural-health-monitoring literature, a crack is a local
 loss of bending stiffness: over a zone of length :math:`\ell` centred at
 :math:`x_f` the stiffness is :math:`(1 - s)\,EI` with severity :math:`s \in [0, 1)`.
-Under the same bending moment the slope jumps across the zone by
-:math:`\Delta\theta = M \ell\, s / ((1 - s) EI)`, exactly like a rotational spring
-of stiffness :math:`k_r = (1 - s) EI / (s \ell)`.
+Under the same bending moment the slope changes across the zone by
+:math:`\Delta\theta = M \ell\, s / ((1 - s) EI)` more than in a healthy beam, as
+across a rotational spring of stiffness :math:`k_r = (1 - s) EI / (s \ell)`.
 
-**Excitation.** The clamp moves as :math:`y_b(t) = Y \cos \Omega t`. The
-deflection :math:`u(x, t)` relative to the clamp obeys
-:math:`M\ddot u + C\dot u + K u = -M r\,\ddot y_b` (:math:`r` = 1 on the deflection
-degrees of freedom); it is solved in steady state by modal superposition of all
-finite-element modes with modal damping ratio :math:`\zeta`.
+**Excitation.** The clamp moves as :math:`y_b(t) = Y \cos \Omega t`. The steady-state
+deflection relative to the clamp, :math:`u = \mathrm{Re}[\hat u\, e^{i \Omega t}]`, is
+solved for directly (one banded linear solve, no modal expansion):
+:math:`(K (1 + 2 i \zeta) - \Omega^2 M)\, \hat u = \Omega^2 Y M r` (:math:`r` = 1 on the
+deflection degrees of freedom). The damping is structural, of loss factor
+:math:`2\zeta`: it damps every resonance like a modal damping ratio :math:`\zeta`.
 
 **Camera.** Each image column looks at one position along the beam, each row is
 one frame of one vibration period. The camera measures the beam's total deflection
@@ -64,6 +65,7 @@ from cam_edu.course.cantilever.imaging import (
     curvature_image,
     make_dataset,
     measured_deflection,
+    noise_free_profile,
     render,
 )
 from cam_edu.course.cantilever.localization import (
@@ -106,6 +108,7 @@ __all__ = [
     "make_dataset",
     "measured_deflection",
     "natural_frequencies",
+    "noise_free_profile",
     "render",
     "steady_state",
     "stiffness_factors",

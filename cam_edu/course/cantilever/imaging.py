@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -244,3 +244,42 @@ def make_dataset(
         measured, x = measured_deflection(beam, q, amplitudes[i], camera, sample_rng, noises[i])
         images[i, ..., 0] = render(curvature_image(measured, x, beam, camera))
     return BeamDataset(images, labels, positions, severities)
+
+
+def noise_free_profile(
+    fault_position: float = 0.5,
+    severity: float = 0.0,
+    beam: Beam | None = None,
+    camera: Camera | None = None,
+) -> np.ndarray:
+    """What the physics alone puts in a picture: its brightness along the beam, ``(columns,)``.
+
+    The mean over the frames of one :func:`make_dataset` picture (seed 0), filmed at the
+    healthy first resonance by ``camera`` with its noise, pose shift, shake and tilt set
+    to zero. With ``severity`` 0 the beam is healthy (``fault_position`` is ignored); a
+    faulty profile minus the healthy one is the stripe the fault adds.
+
+    Args:
+        fault_position: :math:`x_f / L` of the fault, in ``[0, 1]``.
+        severity: :math:`s` in ``[0, 1)``; 0 for a healthy beam.
+        beam, camera: :class:`Beam` and :class:`Camera` (defaults if None).
+
+    Returns:
+        ``(camera.columns,)``, in units of the picture's maximum (as the images are).
+
+    >>> stripe = noise_free_profile(0.5, 0.5) - noise_free_profile()
+    >>> stripe.shape, int(stripe.argmax())  # column 31 ends at x = 0.5 L
+    ((64,), 31)
+    """
+    camera = Camera() if camera is None else camera
+    quiet = replace(camera, noise_mm=(0.0, 0.0), shift_px=0.0, shake_mm=0.0, tilt_mrad=0.0)
+    one = make_dataset(
+        1,
+        beam=beam,
+        camera=quiet,
+        fault_fraction=float(severity > 0),
+        severity_range=(severity, severity),
+        position_range=(fault_position, fault_position),
+        frequency_range=(1.0, 1.0),
+    )
+    return one.images[0, ..., 0].mean(axis=0)

@@ -231,7 +231,7 @@ def excess_peak_position(images, normal_images) -> np.ndarray:
 
 class PeakTruth:
     """Localization on the beam against the true fault positions, for
-    :func:`cam_edu.faithfulness.compare_methods`: the peak error in units of L.
+    :func:`cam_edu.comparison.compare_methods`: the peak error in units of L.
 
     ``per_image(maps)`` gives each map's :func:`localization_error` (peak of
     :func:`cam_peak_position` against the truth); ``summary`` its median and 90th

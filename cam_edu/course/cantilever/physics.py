@@ -1,8 +1,8 @@
 r"""Physics of the cantilever: an Euler--Bernoulli beam with a crack, shaken at its clamp.
 
 Cubic Hermite finite elements, a crack as a local loss of bending stiffness, and the
-steady-state response to base excitation by modal superposition (see the package
-:mod:`cam_edu.course.cantilever` for the equations).
+steady-state response to base excitation with structural damping, by one banded solve
+(see the package :mod:`cam_edu.course.cantilever` for the equations).
 
 >>> f = natural_frequencies(Beam(), n_modes=1)
 >>> round(float(f[0]) / float(Beam().natural_frequencies_analytical(1)[0]), 3)
@@ -31,7 +31,8 @@ class Beam:
         thickness: cross-section height :math:`h` in m (bending is across it).
         youngs_modulus: :math:`E` in Pa.
         density: :math:`\\rho` in kg/m^3.
-        damping_ratio: modal damping ratio :math:`\\zeta` of every mode (dimensionless).
+        damping_ratio: :math:`\\zeta`: structural damping of loss factor :math:`2\\zeta`, which
+            damps every resonance like a modal damping ratio :math:`\\zeta` (dimensionless).
         n_elements: number of finite elements along the beam.
 
     >>> round(float(Beam().natural_frequencies_analytical()[0]), 2)  # Hz

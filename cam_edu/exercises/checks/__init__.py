@@ -1,4 +1,4 @@
-"""Self-checks for the exercise notebooks: your function against cam_edu's reference.
+"""Self-checks for the exercise notebooks: your function against the course's answers.
 
 Each ``check_*`` function takes the function(s) you wrote, runs them on several
 small cases (random inputs, odd shapes, edge cases) and gives one line:
@@ -9,13 +9,19 @@ small cases (random inputs, odd shapes, edge cases) and gives one line:
   (in Jupyter the cell then shows that line, without a traceback).
 
 A failure message names the case, the shapes, how many values are wrong and where
-the first one is, never the expected values. The checks are fast (no training;
-seeded arrays and at most a tiny untrained model) and print nothing else, so their
-output is deterministic. Answers to open questions are checked too: the student's
-function returns a choice or a number (:func:`.harness.check_choice`,
-:func:`.harness.check_number`). One module per lesson, over a small :mod:`.harness`:
+the first one is, never the expected values. A known mistake gets a hint that names
+it; no hint shows the code or the formula a task asks for. The checks are fast (no
+training; seeded arrays and at most a tiny untrained model) and print nothing else,
+so their output is deterministic. Their answers (:mod:`.reference`) are written
+independently of the ``cam_edu`` library. Answers to questions are checked too: a
+number, or a choice backed by a number (:mod:`.questions`). When the grader runs a
+notebook, the checks also record what the student's functions returned, and the
+grader judges that again in its own process (:mod:`.record`). One module per lesson:
 
 - :mod:`.harness`: calling the student's function, comparing, the ✓ / ✗ line
+- :mod:`.questions`: answers to questions, a number or a choice backed by a number
+- :mod:`.reference`: the checks' own answers, independent of the library
+- :mod:`.record`: what a graded notebook records, replayed by the grader
 - :mod:`.lesson01`: the CAM of a one-unit sigmoid head ([-M, M])
 - :mod:`.lesson02`: the CAM of each image's class, the logit split by region
 - :mod:`.lesson03`: finding a shortcut with CAM
@@ -24,15 +30,15 @@ function returns a choice or a number (:func:`.harness.check_choice`,
 - :mod:`.lesson06`: Grad-CAM, Grad-CAM++ weights, the randomization sanity check
 - :mod:`.lesson07`: occlusion sensitivity; reading deletion curves
 
->>> check_sigmoid_question(lambda: "raises")
-✓ the negative region: all 1 cases agree with cam_edu.
->>> check_sigmoid_question(lambda: "lowers")  # doctest: +ELLIPSIS
+>>> check_grid_error_question(lambda: 1 / 64)
+✓ the grid's own error: all 1 cases agree with cam_edu.
+>>> check_grid_error_question(lambda: 1 / 32)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ the negative region: 'lowers' is not...
+cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ the grid's own error: your number is not...
 """
 
-from cam_edu.exercises.checks.harness import SelfCheckFailed, check_choice, check_number
+from cam_edu.exercises.checks.harness import SelfCheckFailed
 from cam_edu.exercises.checks.lesson01 import (
     check_sigmoid_head_cams,
     check_sigmoid_head_probabilities,
@@ -47,6 +53,7 @@ from cam_edu.exercises.checks.lesson02 import (
 )
 from cam_edu.exercises.checks.lesson03 import (
     MARKER_BOX,
+    MARKER_CELLS,
     add_marker,
     check_counterfactual_accuracy,
     check_evidence_in_box,
@@ -74,6 +81,7 @@ from cam_edu.exercises.checks.lesson06 import (
     check_gradcampp_weights,
     check_mean_spearman,
     check_sanity_question,
+    gradcampp_demo,
     tiny_cnn_without_gap,
 )
 from cam_edu.exercises.checks.lesson07 import (
@@ -81,15 +89,18 @@ from cam_edu.exercises.checks.lesson07 import (
     check_occlusion,
     tiny_logits_model,
 )
+from cam_edu.exercises.checks.questions import Number, check_choice_and_number, check_number
 
 __all__ = [
     "MARKER_BOX",
+    "MARKER_CELLS",
+    "Number",
     "SelfCheckFailed",
     "add_marker",
     "check_activations_and_gradients",
     "check_cam_per_image",
     "check_cell_size_question",
-    "check_choice",
+    "check_choice_and_number",
     "check_counterfactual_accuracy",
     "check_dark_region_question",
     "check_deletion_question",
@@ -113,6 +124,7 @@ __all__ = [
     "check_sigmoid_head_probabilities",
     "check_sigmoid_question",
     "check_transfer_cam",
+    "gradcampp_demo",
     "shortcut_data",
     "shortcut_model",
     "tiny_cnn_without_gap",

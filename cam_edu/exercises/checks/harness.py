@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cam_edu.exercises.checks import record
+
 PASS = "✓"
 FAIL = "✗"
 
@@ -42,33 +44,73 @@ def seeded_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def call(fn, label: str, case: str, *args, **kwargs):
-    """Call the student's function; turn its exceptions into a readable failure."""
+def call(fn, label: str, case: str, *args, then=None, **kwargs):
+    """Call the student's function; turn its exceptions into a readable failure.
+
+    ``then`` (optional) turns what ``fn`` returned into what the check compares (e.g. runs
+    a returned model); it may raise :class:`CheckFailed` about the returned object. In a
+    recording notebook the outcome is recorded; in a replay it is the recorded one
+    (:mod:`.record`), and nothing is called.
+    """
+    state = record.current()
+    if isinstance(state, record.Replay):
+        outcome = state.outcome(label, case)
+        if outcome is None:
+            raise CheckFailed(
+                f"for {case}, no result of {label} was recorded in the notebook: the check "
+                "did not finish there"
+            )
+    else:
+        outcome = _invoke(fn, args, kwargs, then)
+        if isinstance(state, record.Recorder):
+            state.add(label, case, outcome)
+    return _settle(outcome, label, case)
+
+
+def _invoke(fn, args, kwargs, then) -> record.Outcome:
     if not callable(fn):
-        raise CheckFailed(
-            f"expected a function, got {type(fn).__name__}. Pass the function itself, "
-            f"without calling it: check(...)(my_function), not my_function(...)"
-        )
+        return record.Outcome("not_callable", type(fn).__name__)
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     try:
         out = fn(*args, **kwargs)
+        if then is not None:
+            out = then(out)
     except NotImplementedError:
+        return record.Outcome("not_written")
+    except CheckFailed as failure:
+        return record.Outcome("failed", None, str(failure))
+    except Exception as exc:  # the student's bug, reported with its own message
+        return record.Outcome("raised", type(exc).__name__, str(exc)[:200])
+    mutated = any(
+        isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True)
+        for before, after in zip(copies, args, strict=True)
+    )
+    return record.Outcome("value", out, mutated)
+
+
+def _settle(outcome: record.Outcome, label: str, case: str):
+    """The value of a call, or the :class:`CheckFailed` that says what went wrong."""
+    if outcome.kind == "not_callable":
+        raise CheckFailed(
+            f"expected a function, got {outcome.value}. Pass the function itself, "
+            f"without calling it: check(...)(my_function), not my_function(...)"
+        )
+    if outcome.kind == "not_written":
         raise CheckFailed(
             f"{label} is not written yet (it raises NotImplementedError). Replace the "
             "`raise NotImplementedError` line in its cell with your code, run that cell, "
             "then run this check again"
-        ) from None
-    except Exception as exc:  # the student's bug, reported with its own message
+        )
+    if outcome.kind == "failed":
+        raise CheckFailed(outcome.detail)
+    if outcome.kind == "raised":
+        raise CheckFailed(f"for {case}, {label} raised {outcome.value}: {outcome.detail}")
+    if outcome.detail:
         raise CheckFailed(
-            f"for {case}, {label} raised {type(exc).__name__}: {str(exc)[:200]}"
-        ) from None
-    for before, after in zip(copies, args, strict=True):
-        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
-            raise CheckFailed(
-                f"for {case}, {label} changed its input array in place. Work on a copy "
-                "(or build a new array) so that the caller's data stays as it was"
-            )
-    return out
+            f"for {case}, {label} changed its input array in place. Work on a copy "
+            "(or build a new array) so that the caller's data stays as it was"
+        )
+    return outcome.value
 
 
 def as_array(out, label: str, case: str, expected_shape) -> np.ndarray:
@@ -98,13 +140,16 @@ def compare(
     shape_hint: str,
     value_hint: str,
     mistakes: tuple = (),
+    accept: tuple = (),
     rtol: float = 1e-4,
     atol: float = 1e-5,
 ) -> None:
     """Fail with a specific message if ``got`` differs from ``expected``.
 
-    ``mistakes`` are ``(wrong_result, hint)`` pairs: if ``got`` equals a known wrong
-    result, that hint replaces the generic ``value_hint``.
+    NaN counts as equal to NaN. ``accept`` are other right results (a variant the
+    literature writes too, such as an epsilon in a denominator). ``mistakes`` are
+    ``(wrong_result, hint)`` pairs: if ``got`` equals a known wrong result, that hint
+    replaces the generic ``value_hint``.
     """
     expected = np.asarray(expected, dtype=np.float64)
     arr = as_array(got, label, case, expected.shape)
@@ -113,46 +158,70 @@ def compare(
             f"for {case}, your result has shape {arr.shape}; expected {expected.shape}. "
             f"Hint: {shape_hint}"
         )
+
+    def same(a, b) -> bool:
+        b = np.asarray(b, dtype=np.float64)
+        return b.shape == a.shape and np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+
+    if any(same(arr, right) for right in (expected, *accept)):
+        return
+    for wrong, hint in mistakes:
+        if same(arr, wrong):
+            raise CheckFailed(f"for {case}, the values are wrong. Hint: {hint}")
     if np.isnan(arr).any() and not np.isnan(expected).any():
         raise CheckFailed(
             f"for {case}, your result contains NaN. Hint: look for a division by zero "
             f"(0 / 0 gives NaN). {value_hint}"
         )
-    if not np.allclose(arr, expected, rtol=rtol, atol=atol):
-        for wrong, hint in mistakes:
-            wrong = np.asarray(wrong, dtype=np.float64)
-            if wrong.shape == arr.shape and np.allclose(arr, wrong, rtol=rtol, atol=atol):
-                raise CheckFailed(f"for {case}, the values are wrong. Hint: {hint}")
-        wrong = ~np.isclose(arr, expected, rtol=rtol, atol=atol)
-        first = tuple(int(i) for i in np.argwhere(wrong)[0]) if arr.ndim else ()
-        where = f", the first at index {first}" if first else ""
-        k = int(wrong.sum())
-        count = f"{k} of {wrong.size} values {'is' if k == 1 else 'are'} wrong"
-        if wrong.size == 1:
-            count = "the value is wrong"
-        raise CheckFailed(f"for {case}, {count}{where}. Hint: {value_hint}")
+    wrong = ~np.isclose(arr, expected, rtol=rtol, atol=atol, equal_nan=True)
+    first = tuple(int(i) for i in np.argwhere(wrong)[0]) if arr.ndim else ()
+    where = f", the first at index {first}" if first else ""
+    k = int(wrong.sum())
+    count = f"{k} of {wrong.size} values {'is' if k == 1 else 'are'} wrong"
+    if wrong.size == 1:
+        count = "the value is wrong"
+    raise CheckFailed(f"for {case}, {count}{where}. Hint: {value_hint}")
 
 
 def run(title: str, cases: Callable[[], int]) -> None:
     """Run ``cases`` (returns the number of cases); print the ✓ line.
 
+    In a notebook the grader runs, the calls are also recorded; in the grader's replay
+    they are the recorded ones (:mod:`.record`).
+
     Raises:
         SelfCheckFailed: with the ✗ line, if a case failed.
     """
+    state = record.current()
+    if isinstance(state, record.Replay):
+        state.start(title)
+    elif record.recording():
+        state = record.Recorder(title)
     try:
-        n = cases()
+        with record.active(state):
+            if isinstance(state, record.Replay) and state.calls is None:
+                raise CheckFailed(
+                    "no result of this check was recorded in the notebook: the check cell "
+                    "did not call it, or something in the notebook replaced it"
+                )
+            n = cases()
     except CheckFailed as failure:
         message = str(failure).rstrip(".")
         if message.startswith(title + " "):
             message = "it" + message[len(title) :]
-        raise SelfCheckFailed(f"{FAIL} {title}: {message}.") from None
+        end = "" if message.endswith(("?", "!")) else "."
+        raise SelfCheckFailed(f"{FAIL} {title}: {message}{end}") from None
+    finally:
+        if isinstance(state, record.Recorder):
+            state.emit()
     print(f"{PASS} {title}: all {n} cases agree with cam_edu.")
 
 
 def uses_python_loops(fn) -> bool:
     """Whether the source of ``fn`` contains a for/while loop or a comprehension."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        source = fn.source if isinstance(fn, record.Replayed) else inspect.getsource(fn)
+        tree = ast.parse(textwrap.dedent(source or ""))
     except (OSError, TypeError, SyntaxError):
         return False  # source unavailable (e.g. a builtin): nothing to say
     loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
@@ -165,68 +234,3 @@ def require_no_loops(fn, label: str, what: str) -> None:
             f"{label} gives the right numbers but uses a Python loop or comprehension. "
             f"Hint: this exercise asks for {what}, with no for/while loop"
         )
-
-
-def feature_cases():
-    rng = seeded_rng(0)
-    return [
-        ("a single 1x1 feature map, shape (1, 1, 1, 1)", np.full((1, 1, 1, 1), 3.0, np.float32)),
-        ("random features of shape (2, 7, 7, 4)", rng.random((2, 7, 7, 4), dtype=np.float32)),
-        (
-            "non-square maps of shape (3, 5, 9, 2) with negative values",
-            rng.normal(size=(3, 5, 9, 2)).astype(np.float32),
-        ),
-        ("one channel, shape (1, 4, 4, 1)", rng.random((1, 4, 4, 1), dtype=np.float32)),
-        ("one image, shape (1, 6, 3, 5)", rng.normal(size=(1, 6, 3, 5)).astype(np.float32)),
-        (
-            "ResNet50-sized features, shape (1, 7, 7, 2048)",
-            rng.random((1, 7, 7, 2048), dtype=np.float32),
-        ),
-    ]
-
-
-def check_choice(title: str, fn, choices: dict, correct: str) -> None:
-    """Check an answer function ``fn() -> str`` that picks one of ``choices``.
-
-    ``choices`` maps every allowed answer to the hint a student who picks it reads if
-    it is wrong (what to look at again, never the answer).
-
-    >>> check_choice("q", lambda: "b", {"a": "look again", "b": ""}, "b")
-    ✓ q: all 1 cases agree with cam_edu.
-    >>> check_choice("q", lambda: "a", {"a": "look again", "b": ""}, "b")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ q: ...Hint: look again.
-    """
-
-    def cases():
-        got = call(fn, title, "your answer")
-        allowed = ", ".join(repr(c) for c in choices)
-        if not isinstance(got, str) or got.strip().lower() not in choices:
-            raise CheckFailed(f"your answer is {got!r}; return one of {allowed}")
-        got = got.strip().lower()
-        if got != correct:
-            raise CheckFailed(f"{got!r} is not the best answer. Hint: {choices[got]}")
-        return 1
-
-    run(title, cases)
-
-
-def check_number(title: str, fn, expected: float, tolerance: float, hint: str) -> None:
-    """Check an answer function ``fn() -> float`` against ``expected`` within ``tolerance``.
-
-    >>> check_number("q", lambda: 0.31, 0.3, 0.02, "recount")
-    ✓ q: all 1 cases agree with cam_edu.
-    """
-
-    def cases():
-        got = call(fn, title, "your answer")
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            raise CheckFailed(f"your answer is {got!r}; return one number") from None
-        if not abs(value - expected) <= tolerance:
-            raise CheckFailed(f"your number is off by more than {tolerance:g}. Hint: {hint}")
-        return 1
-
-    run(title, cases)

@@ -1,6 +1,6 @@
 """Self-checks of lesson 1: the CAM of a one-unit sigmoid head ([-M, M]).
 
->>> check_sigmoid_question(lambda: "raises")
+>>> check_sigmoid_question(lambda: ("raises", 0.881))
 ✓ the negative region: all 1 cases agree with cam_edu.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cam_edu.exercises.checks.harness import call, compare, run
+from cam_edu.exercises.checks import reference
+from cam_edu.exercises.checks.harness import call, compare, run, seeded_rng
+from cam_edu.exercises.checks.questions import Number, check_choice_and_number
 
 # --------------------------------------------------------------------------- one-unit sigmoid head
 
@@ -23,7 +25,6 @@ def tiny_sigmoid_gap_cnn():
     >>> model, images = tiny_sigmoid_gap_cnn()  # doctest: +SKIP
     """
     from cam_edu.course.models import build_gap_cnn
-    from cam_edu.exercises.checks.harness import seeded_rng
 
     model = build_gap_cnn(
         num_classes=1,
@@ -39,9 +40,6 @@ def tiny_sigmoid_gap_cnn():
 
 def _sigmoid_cases():
     """``(case, features, kernel (K, 1), bias (1,), model output or None)``."""
-    from cam_edu.cam import cam_head
-    from cam_edu.exercises.checks.harness import seeded_rng
-
     rng = seeded_rng(12)
     items = []
     for case, shape in (
@@ -54,13 +52,15 @@ def _sigmoid_cases():
         b = rng.normal(size=(1,)).astype(np.float32)
         items.append((case, f, w, b, None))
     model, images = tiny_sigmoid_gap_cnn()
-    head = cam_head(model)
-    dense = model.get_layer("predictions")
-    w, b = (np.asarray(v, np.float32) for v in dense.get_weights())
-    f = head.feature_model(images, training=False).numpy()
+    w, b = (np.asarray(v, np.float32) for v in model.layers[-1].get_weights())
+    f = reference.features(model, images).astype(np.float32)
     p = model(images, training=False).numpy()
     items.append(("a tiny untrained sigmoid GAP CNN, features (4, 4, 4, 6)", f, w, b, p))
     return items
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def check_sigmoid_head_cams(fn) -> None:
@@ -68,36 +68,32 @@ def check_sigmoid_head_cams(fn) -> None:
     ``(1,)`` -> the two class maps ``(N, H, W, 2)`` of a one-unit sigmoid head.
 
     Class 1 (``p = sigmoid(z)``) has the map ``M = sum_k w_k f_k``; class 0
-    (``1 - p = sigmoid(-z)``) has ``-M``. Compared with
-    ``cam_edu.cam.class_activation_maps`` on the two-column kernel ``[-w, w]`` of
-    :func:`cam_edu.cam.cam_head`.
+    (``1 - p = sigmoid(-z)``) has ``-M``.
 
     >>> check_sigmoid_head_cams(lambda f, w, b: np.einsum("nhwk,kc->nhwc", f, np.c_[-w, w]))
     ✓ sigmoid_head_cams: all 4 cases agree with cam_edu.
     """
-    from cam_edu.cam import class_activation_maps
-
     label = "sigmoid_head_cams"
 
     def cases():
         items = _sigmoid_cases()
         for case, f, w, b, _ in items:
             got = call(fn, label, case, f, w, b)
-            m = class_activation_maps(f, w)[..., 0].astype(np.float64)
-            ref = np.stack([-m, m], axis=-1)
+            m = reference.class_maps(f, w, np.zeros(len(f), int))
+            k, hw = f.shape[-1], f.shape[1] * f.shape[2]
             compare(
                 got,
-                ref,
+                np.stack([-m, m], axis=-1),
                 label,
                 case,
                 shape_hint="two maps per image, class 0 first: shape (N, H, W, 2).",
-                value_hint="class 1's map is M = sum_k w_k f_k; class 0's map follows from "
-                "1 - sigmoid(z) = sigmoid(-z).",
+                value_hint="look at one position of one image: which logit, z or another, "
+                "does each class's probability come from, and what is each map then?",
                 mistakes=(
                     (
                         np.stack([1 - m, m], axis=-1),
-                        "1 - p is a statement about probabilities; the map of class 0 comes "
-                        "from its logit: 1 - sigmoid(z) = sigmoid(-z).",
+                        "1 - p is a statement about probabilities; a map lives on the scale "
+                        "of the logit: which logit gives 1 - sigmoid(z)?",
                     ),
                     (
                         np.stack([m, -m], axis=-1),
@@ -116,6 +112,19 @@ def check_sigmoid_head_cams(fn) -> None:
                     (
                         np.maximum(np.stack([-m, m], axis=-1), 0),
                         "no ReLU: the sign of a CAM is the point of this exercise.",
+                    ),
+                    (
+                        np.stack([-m, m], axis=-1) / k,
+                        "a map weights the channels and adds them up; yours averages them.",
+                    ),
+                    (
+                        np.stack([-m, m], axis=-1) / hw,
+                        "the division by the number of positions belongs to the pooling "
+                        "(the logit), not to the map.",
+                    ),
+                    (
+                        np.stack([_sigmoid(-m), _sigmoid(m)], axis=-1),
+                        "a map is not a probability: no sigmoid at each position.",
                     ),
                 ),
                 atol=1e-4,
@@ -144,27 +153,42 @@ def check_sigmoid_head_probabilities(fn) -> None:
         items = _sigmoid_cases()
         for case, f, w, b, model_p in items:
             got = call(fn, label, case, f, w, b)
-            z = f.astype(np.float64).mean(axis=(1, 2)) @ w[:, 0] + b[0]
-            p = 1.0 / (1.0 + np.exp(-z)) if model_p is None else model_p[:, 0]
-            two = np.stack([-z, z], axis=1)
-            soft = np.exp(two) / np.exp(two).sum(axis=1, keepdims=True)
-            p_no_bias = 1.0 / (1.0 + np.exp(-(z - b[0])))
+            m = reference.class_maps(f, w, np.zeros(len(f), int))
+            z = m.mean(axis=(1, 2)) + b[0]
+            p = _sigmoid(z) if model_p is None else model_p[:, 0]
+
+            def pair(q):
+                return np.stack([1 - q, q], axis=1)
+
             compare(
                 got,
-                np.stack([1 - p, p], axis=1),
+                pair(p),
                 label,
                 case + ("" if model_p is None else " (the model's own output)"),
                 shape_hint="two probabilities per image, class 0 first: shape (N, 2).",
-                value_hint="z = mean over the positions of M, plus b; p = sigmoid(z); "
-                "return [1 - p, p].",
+                value_hint="follow one image from its class-1 map to z (the CAM identity of "
+                "lesson 2), then to p; which step differs from the model's?",
                 mistakes=(
                     (
-                        soft,
+                        pair(_sigmoid(2 * z)),
                         "a softmax over the two logits [-z, z] gives sigmoid(2 z), not the "
-                        "model's sigmoid(z); apply the sigmoid to z.",
+                        "model's sigmoid(z).",
                     ),
                     (np.stack([p, 1 - p], axis=1), "class 0 (1 - p) comes first."),
-                    (np.stack([1 - p_no_bias, p_no_bias], axis=1), "add the bias b to z."),
+                    (pair(_sigmoid(z - b[0])), "the bias is part of z: your z leaves it out."),
+                    (
+                        pair(_sigmoid(m.sum(axis=(1, 2)) + b[0])),
+                        "the network pools by averaging over the positions; your z adds them up.",
+                    ),
+                    (
+                        np.stack([-z, z], axis=1),
+                        "those are the two logits; the question asks for probabilities.",
+                    ),
+                    (
+                        pair(_sigmoid(m).mean(axis=(1, 2))),
+                        "the sigmoid comes after the pooling: yours averages per-position "
+                        "probabilities.",
+                    ),
                 ),
                 atol=1e-5,
             )
@@ -173,24 +197,42 @@ def check_sigmoid_head_probabilities(fn) -> None:
     run(label, cases)
 
 
+REGION_LOGIT = 4 * -8.0 / 16
+"""Exercise 1's question: a 4 x 4 class-1 map, 0 except 4 cells at -8, bias 0: z = -2."""
+
+
 def check_sigmoid_question(fn) -> None:
     """Check the answer to exercise 1's question: what a region where the class-1 map is
-    strongly negative does to the probability of class 0.
+    strongly negative does to the probability of class 0, and that probability in the
+    example of the question (:data:`REGION_LOGIT`: ``1 - sigmoid(-2) = 0.881``).
 
-    >>> check_sigmoid_question(lambda: "raises")
+    >>> check_sigmoid_question(lambda: ("raises", 0.881))
     ✓ the negative region: all 1 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_choice
-
-    check_choice(
+    z = REGION_LOGIT
+    check_choice_and_number(
         "the negative region",
         fn,
         {
             "raises": "",
-            "lowers": "write z = mean(M) + b and follow a negative value of M through "
-            "1 - p = sigmoid(-z).",
-            "nothing": "a negative value is not zero evidence: it moves mean(M), so it "
-            "moves z and both probabilities.",
+            "lowers": "your number says where class 0's probability went from 0.5 (a map "
+            "of zeros); does your choice agree with it?",
+            "nothing": "a negative value is not zero evidence: it moves the pooled logit "
+            "z, and z moves both probabilities.",
         },
         "raises",
+        Number(
+            float(_sigmoid(-z)),
+            0.005,
+            "write down z for this map first (the CAM identity of lesson 2), then the "
+            "probability of class 0.",
+            mistakes=(
+                (float(_sigmoid(z)), "that is the probability of class 1, p = sigmoid(z)."),
+                (0.5, "that is the probability with a map of zeros: the region moves z."),
+                (
+                    float(_sigmoid(8.0)),
+                    "z pools the map over all of its 16 cells, not only over the region.",
+                ),
+            ),
+        ),
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cam_edu.exercises.checks import reference
 from cam_edu.exercises.checks.harness import call, compare, require_no_loops, run, seeded_rng
+from cam_edu.exercises.checks.questions import Number, check_number
 
 # --------------------------------------------------------------------------- a tiny GAP CNN
 
@@ -38,13 +40,11 @@ def check_cam_per_image(fn) -> None:
     """Check a loop-free ``cam_per_image(features, weights, class_index)`` -> ``(N, H, W)``.
 
     ``class_index`` ``(N,)`` names one class per image (its label, say); image ``n``
-    gets the map of class ``class_index[n]``, as :func:`cam_edu.cam.class_activation_map_loop`.
+    gets the map of class ``class_index[n]``.
 
     >>> check_cam_per_image(lambda f, w, c: np.einsum("nhwk,kn->nhw", f, w[:, c]))
     ✓ cam_per_image: all 4 cases agree with cam_edu.
     """
-    from cam_edu.cam import class_activation_map_loop
-
     label = "cam_per_image"
 
     def cases():
@@ -59,20 +59,29 @@ def check_cam_per_image(fn) -> None:
             w = rng.normal(size=(shape[-1], c)).astype(np.float32)
             classes = np.array([3, 0, 9, 3]) if i == 0 else rng.integers(0, c, shape[0])
             got = call(fn, label, case, f, w, classes)
-            ref = class_activation_map_loop(f, w, classes).astype(np.float64)
-            first = np.einsum("nhwk,k->nhw", f.astype(np.float64), w[:, classes[0]])
+            ref = reference.class_maps(f, w, classes)
             compare(
                 got,
                 ref,
                 label,
                 case,
-                shape_hint="one map per image: shape (N, H, W). Pick the kernel columns "
-                "w[:, class_index], shape (K, N), and pair column n with image n.",
-                value_hint="map n = sum over k of w[k, class_index[n]] * f[n, :, :, k].",
+                shape_hint="one map per image: shape (N, H, W). Each image needs one kernel "
+                "column, its own class's, and no other image's.",
+                value_hint="compare your map of image 1 with the map of all classes of "
+                "lesson 2 for that image: which class's map should it be?",
                 mistakes=(
                     (
-                        first,
-                        "every image has its OWN class: do not use class_index[0] for all.",
+                        reference.class_maps(f, w, np.full(len(f), classes[0])),
+                        "every image has its OWN class; yours uses the first image's class "
+                        "for all of them.",
+                    ),
+                    (
+                        reference.class_maps(f, w, classes) / shape[-1],
+                        "a map weights the channels and adds them up; yours averages them.",
+                    ),
+                    (
+                        np.maximum(ref, 0),
+                        "no ReLU: a CAM keeps its negative values (evidence against the class).",
                     ),
                 ),
                 atol=1e-4,
@@ -97,9 +106,6 @@ def check_logit_parts(fn) -> None:
     >>> check_logit_parts(parts)
     ✓ logit_parts: all 4 cases agree with cam_edu.
     """
-    from cam_edu.cam import cam_head, class_activation_map_loop
-    from cam_edu.layers import cut_model
-
     label = "logit_parts"
 
     def cases():
@@ -120,19 +126,17 @@ def check_logit_parts(fn) -> None:
             bias = rng.normal(size=shape[0]).astype(np.float32)
             items.append((case, cam, bias, mask, None))
         model, images = tiny_gap_cnn()
-        head = cam_head(model)
-        f = head.feature_model(images, training=False).numpy()
+        kernel, bias = reference.dense_head(model)
         classes = np.array([0, 2, 4])
-        cam = class_activation_map_loop(f, head.kernel, classes)
-        _, logits = cut_model(model, head.feature_layer)(images, training=False)
-        logit = logits.numpy()[np.arange(3), classes]
+        cam = reference.class_maps(reference.features(model, images), kernel, classes)
+        logit = reference.logits(model, images)[np.arange(3), classes]
         mask = np.zeros(cam.shape[1:], bool)
         mask[1:3, 1:3] = True
         items.append(
             (
                 "a tiny GAP CNN's maps (3, 4, 4), the centre 2x2 (parts + bias = its logit)",
-                cam,
-                head.bias[classes],
+                cam.astype(np.float32),
+                bias[classes].astype(np.float32),
                 mask,
                 logit,
             )
@@ -158,8 +162,8 @@ def check_logit_parts(fn) -> None:
                 label,
                 case,
                 shape_hint="two numbers per image, [inside, outside]: shape (N, 2).",
-                value_hint="the logit is mean(M) + b = (sum of M over ALL positions) / (H W) "
-                "+ b; split that sum into the positions inside and outside the mask.",
+                value_hint="check your two parts on the last case: with the bias they must "
+                "add up to the logit (the CAM identity of lesson 2).",
                 mistakes=(
                     (
                         region_means,
@@ -174,6 +178,12 @@ def check_logit_parts(fn) -> None:
                         np.stack([inside, np.zeros_like(inside)], axis=1),
                         "return the part from outside the mask as well: [inside, outside].",
                     ),
+                    (np.stack([outside, inside], axis=1), "the part inside comes first."),
+                    (
+                        np.stack([inside, outside], axis=1) * hw,
+                        "your parts add up to H * W times the logit's share of the map: the "
+                        "pooling divides by the number of positions.",
+                    ),
                 ),
                 atol=1e-4,
             )
@@ -182,26 +192,45 @@ def check_logit_parts(fn) -> None:
     run(label, cases)
 
 
-DARKEST_RATIO = 4.774
+RAW_RANGES = ((-61.91, 85.16), (-12.97, 75.46))
 """Exercise 2's digit 2 and digit 9 (held-out digits 1 and 3 of the offline subset, the
-``mnist_gap`` checkpoint): the ratio of the raw minima of their label's CAMs, -61.91 / -12.97."""
+``mnist_gap`` checkpoint): ``(min, max)`` of their label's raw CAM, as the notebook prints."""
 
 
 def check_dark_region_question(fn) -> None:
     """Check the answer to exercise 2's question: two cells with the same darkest colour in
     their min-max normalized maps, and how many times more evidence against its class one
-    holds than the other (the ratio of the two raw minima, :data:`DARKEST_RATIO`).
+    holds than the other (the ratio of the two raw minima, :data:`RAW_RANGES`).
 
     >>> check_dark_region_question(lambda: 61.91 / 12.97)
     ✓ the darkest colour: all 1 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_number
-
+    (two, two_max), (nine, nine_max) = RAW_RANGES
     check_number(
         "the darkest colour",
         fn,
-        DARKEST_RATIO,
-        0.02,
-        "the darkest colour of a normalized map is that map's own minimum; read both raw "
-        "minima in the printed table and divide them",
+        Number(
+            two / nine,
+            0.02,
+            "the darkest colour of a normalized map is that map's own minimum; find both "
+            "raw values behind it in the printed table.",
+            mistakes=(
+                (
+                    nine / two,
+                    "you divided the other way round: how many times MORE does "
+                    "digit 2's darkest cell hold?",
+                ),
+                (
+                    1.0,
+                    "same colour, same evidence? The darkest colour is each map's own "
+                    "minimum, whatever its raw value.",
+                ),
+                (abs(two - nine), "that is a difference; the question asks how many times."),
+                (
+                    two_max / nine_max,
+                    "those are the maxima, evidence FOR the class; the darkest "
+                    "colour sits at each map's minimum.",
+                ),
+            ),
+        ),
     )

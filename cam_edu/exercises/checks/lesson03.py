@@ -1,6 +1,6 @@
 """Self-checks of lesson 3: finding a shortcut with CAM.
 
->>> check_shortcut_diagnosis(lambda: "marker")
+>>> check_shortcut_diagnosis(lambda: ("marker", 0.065))
 ✓ the diagnosis: all 1 cases agree with cam_edu.
 """
 
@@ -10,7 +10,9 @@ import functools
 
 import numpy as np
 
+from cam_edu.exercises.checks import reference
 from cam_edu.exercises.checks.harness import call, compare, run, seeded_rng
+from cam_edu.exercises.checks.questions import Number, check_choice_and_number
 
 # --------------------------------------------------------------------------- a shortcut to find
 
@@ -19,6 +21,14 @@ SHORTCUT_CLASSES = (4, 9)
 
 MARKER_BOX = (1, 1, 5, 5)
 """``(y0, x0, y1, x1)``, ends exclusive: the white square painted on every training 9."""
+
+CELL = 4
+"""Pixels per side of one cell of the shortcut network's 7 x 7 CAM (28 x 28 inputs)."""
+
+MARKER_CELLS = tuple(v // CELL for v in MARKER_BOX[:2]) + tuple(
+    -(-v // CELL) for v in MARKER_BOX[2:]
+)
+"""The CAM cells the marker's pixels fall in: ``(0, 0, 2, 2)``."""
 
 SHORTCUT_WEIGHTS = "shortcut_4v9.weights.h5"
 
@@ -162,25 +172,46 @@ def check_evidence_in_box(fn) -> None:
             got = call(fn, label, case, cams, box)
             c64 = cams.astype(np.float64)
             y0, x0, y1, x1 = box
-            raw = c64[:, y0:y1, x0:x1].sum(axis=(1, 2)) / c64.sum(axis=(1, 2))
-            inclusive = _evidence_in_box(cams, (y0, x0, y1 + 1, x1 + 1))
-            swapped = _evidence_in_box(cams, (x0, y0, x1, y1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                raw = c64[:, y0:y1, x0:x1].sum(axis=(1, 2)) / c64.sum(axis=(1, 2))
+                magnitude = np.abs(c64[:, y0:y1, x0:x1]).sum(axis=(1, 2)) / np.abs(c64).sum(
+                    axis=(1, 2)
+                )
+                no_guard = _evidence_in_box(cams, box)
+                no_guard[np.maximum(c64, 0).sum(axis=(1, 2)) == 0] = np.nan
             compare(
                 got,
                 _evidence_in_box(cams, box),
                 label,
                 case,
                 shape_hint="one share per map: shape (N,).",
-                value_hint="share = (sum of ReLU(M) inside the box) / (sum of ReLU(M) over the "
-                "whole map), and 0 when the map has no positive value.",
+                value_hint="work the case out by hand on a small map (the case with 3 of 4 "
+                "units in one cell is one): which values count, and which cells are in "
+                "the box?",
                 mistakes=(
                     (
                         raw,
                         "count only the positive evidence (ReLU(M)): negative values speak "
                         "against the class and would let the share leave [0, 1].",
                     ),
-                    (inclusive, "the ends are exclusive: cams[:, y0:y1, x0:x1]."),
-                    (swapped, "rows first: the box is (y0, x0, y1, x1)."),
+                    (
+                        magnitude,
+                        "the absolute value counts evidence against the class as if it were "
+                        "for it; only the positive part is evidence for the class.",
+                    ),
+                    (
+                        _evidence_in_box(cams, (y0, x0, y1 + 1, x1 + 1)),
+                        "the ends of the box are exclusive, as in a Python slice.",
+                    ),
+                    (
+                        _evidence_in_box(cams, (x0, y0, x1, y1)),
+                        "rows first: the box is (y0, x0, y1, x1).",
+                    ),
+                    (
+                        no_guard,
+                        "a map with no positive value has no evidence to share: the task "
+                        "asks for 0 there, not 0 / 0.",
+                    ),
                 ),
                 atol=1e-6,
             )
@@ -189,80 +220,199 @@ def check_evidence_in_box(fn) -> None:
     run(label, cases)
 
 
-@functools.lru_cache(maxsize=1)
-def _reference_shortcut_numbers():
-    from cam_edu.cam import compute_cam
+def _class_one_maps(model, images) -> np.ndarray:
+    kernel, _ = reference.dense_head(model)
+    f = reference.features(model, images)
+    return reference.class_maps(f, kernel, np.ones(len(images), int))
 
+
+@functools.lru_cache(maxsize=1)
+def _nines_cases():
+    """The test 9s, and five of them whose shares' mean and median differ by 0.02."""
     model = shortcut_model()
     x, y = shortcut_data("test")
-    cams, _ = compute_cam(model, x[y == 1], class_index=1)
-    box = tuple(v // 4 for v in MARKER_BOX[:2]) + tuple(-(-v // 4) for v in MARKER_BOX[2:])
-    share = float(np.median(_evidence_in_box(cams, box)))
-    swapped = np.where((y == 1)[:, None, None, None], add_marker(x, on=False), add_marker(x))
-    accuracy = float((model(swapped, training=False).numpy().argmax(axis=1) == y).mean())
-    return share, accuracy
+    nines = x[y == 1]
+    shares = _evidence_in_box(_class_one_maps(model, nines), MARKER_CELLS)
+    order = np.argsort(shares)
+    pick = np.sort(order[[0, 1, len(order) // 2, len(order) // 2 + 1, -1]])
+    return (
+        (f"the {len(nines)} test 9s", nines),
+        (f"five test 9s (numbers {', '.join(map(str, pick))} among the 9s)", nines[pick]),
+    )
 
 
 def check_marker_share(fn) -> None:
-    """Check ``marker_share()`` -> the median share of the class-9 evidence that lies in
-    the marker's feature cells, over the test 9s (a number).
+    """Check ``marker_share(model, images)`` -> the median, over the images, of the share of
+    their class-1 (a 9) evidence that lies in the marker's cells :data:`MARKER_CELLS`, at
+    the CAM's own 7 x 7 resolution.
 
     >>> check_marker_share(marker_share)  # doctest: +SKIP
-    ✓ marker_share: all 1 cases agree with cam_edu.
+    ✓ marker_share: all 2 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_number
+    label = "marker_share"
 
-    check_number(
-        "marker_share",
-        fn,
-        _reference_shortcut_numbers()[0],
-        0.01,
-        "take the CAM of class 1 (a 9) of every test 9, at the 7 x 7 feature "
-        "resolution; the marker's pixels (1, 1, 5, 5) cover the feature cells "
-        "(0, 0, 2, 2) (4 pixels per cell); then the median of evidence_in_box",
+    def cases():
+        model = shortcut_model()
+        y0, x0, y1, x1 = MARKER_CELLS
+        for case, images in _nines_cases():
+            got = call(fn, label, case, model, images)
+            maps = _class_one_maps(model, images)
+            shares = _evidence_in_box(maps, MARKER_CELLS)
+            fours = reference.class_maps(
+                reference.features(model, images),
+                reference.dense_head(model)[0],
+                np.zeros(len(images), int),
+            )
+            compare(
+                got,
+                np.median(shares),
+                label,
+                case,
+                shape_hint="one number: the median over the images.",
+                value_hint="print the shares of a few images and check each step: which "
+                "class's map, at which resolution, which cells, and which statistic?",
+                mistakes=(
+                    (
+                        shares.mean(),
+                        "that is the mean of the shares; the task asks for the median, which "
+                        "a few odd maps cannot pull.",
+                    ),
+                    (
+                        np.median(_evidence_in_box(maps, MARKER_BOX)),
+                        "the box (1, 1, 5, 5) is in pixels; the maps have 7 x 7 cells of "
+                        f"{CELL} x {CELL} pixels.",
+                    ),
+                    (
+                        np.median(_evidence_in_box(fours, MARKER_CELLS)),
+                        "that is the map of class 0 (a 4); the evidence for a 9 is in the "
+                        "map of class 1.",
+                    ),
+                    (
+                        (y1 - y0) * (x1 - x0) / maps[0].size,
+                        "that is the share of an even spread: your function does not look "
+                        "at the maps.",
+                    ),
+                ),
+                atol=1e-4,
+            )
+        return 2
+
+    run(label, cases)
+
+
+def moved_marker(images, labels) -> np.ndarray:
+    """The counterfactual test set: the marker removed from the 9s, painted on the 4s."""
+    nine = (np.asarray(labels) == 1)[:, None, None, None]
+    return np.where(nine, add_marker(images, on=False), add_marker(images))
+
+
+def _predict(model, images) -> np.ndarray:
+    return np.asarray(model(images, training=False)).argmax(axis=1)
+
+
+@functools.lru_cache(maxsize=1)
+def _counterfactual_cases():
+    x, y = shortcut_data("test")
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:12]]
+    return (
+        (f"the {len(y)} test digits", x, y),
+        (f"the {int((y == 0).sum())} test 4s and 12 of the 9s (unbalanced)", x[keep], y[keep]),
     )
 
 
 def check_counterfactual_accuracy(fn) -> None:
-    """Check ``counterfactual_accuracy()`` -> the accuracy on the test digits with the
-    marker moved: removed from every 9 and painted on every 4.
+    """Check ``counterfactual_accuracy(model, images, labels)`` -> the accuracy on the
+    images with the marker moved: removed from every 9 and painted on every 4.
 
     >>> check_counterfactual_accuracy(counterfactual_accuracy)  # doctest: +SKIP
-    ✓ counterfactual_accuracy: all 1 cases agree with cam_edu.
+    ✓ counterfactual_accuracy: all 2 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_number
+    label = "counterfactual_accuracy"
 
-    check_number(
-        "counterfactual_accuracy",
-        fn,
-        _reference_shortcut_numbers()[1],
-        0.005,
-        "start from the test set as given (the 9s carry the marker); remove it from the "
-        "9s (add_marker(x, on=False)) and paint it on the 4s (add_marker(x)); keep the "
-        "labels; accuracy = mean of (predicted class == label) over all test digits",
-    )
+    def cases():
+        model = shortcut_model()
+        for case, x, y in _counterfactual_cases():
+            got = call(fn, label, case, model, x, y)
+            predicted = _predict(model, moved_marker(x, y))
+            right = predicted == y
+            nine = (y == 1)[:, None, None, None]
+            only_removed = _predict(model, np.where(nine, add_marker(x, on=False), x)) == y
+            only_painted = _predict(model, np.where(nine, x, add_marker(x))) == y
+            compare(
+                got,
+                right.mean(),
+                label,
+                case,
+                shape_hint="one number: an accuracy.",
+                value_hint="look at a few moved images (do the 9s lose the square, do the 4s "
+                "get it?) and count the right predictions by hand for them.",
+                mistakes=(
+                    (
+                        np.mean([right[y == c].mean() for c in (0, 1)]),
+                        "that is the balanced accuracy (the mean of the two classes' "
+                        "accuracies); the task asks for the accuracy over all the images.",
+                    ),
+                    (
+                        (_predict(model, x) == y).mean(),
+                        "that is the accuracy of the images as given: the marker did not move.",
+                    ),
+                    (only_removed.mean(), "your 4s do not carry the marker."),
+                    (only_painted.mean(), "your 9s still carry their marker."),
+                    ((predicted == 1 - y).mean(), "keep the true labels: a 9 is still a 9."),
+                    (right[y == 1].mean(), "count the 4s too, not only the 9s."),
+                    (right[y == 0].mean(), "count the 9s too, not only the 4s."),
+                ),
+                atol=1e-6,
+            )
+        return 2
+
+    run(label, cases)
+
+
+@functools.lru_cache(maxsize=1)
+def _nines_kept():
+    """Share of the test 9s still called a 9 with their marker removed, and of the 4s
+    called a 4 with it painted on."""
+    model = shortcut_model()
+    x, y = shortcut_data("test")
+    nines = (_predict(model, add_marker(x[y == 1], on=False)) == 1).mean()
+    fours = (_predict(model, add_marker(x[y == 0])) == 0).mean()
+    return float(nines), float(fours)
 
 
 def check_shortcut_diagnosis(fn) -> None:
-    """Check the answer to exercise 3's question: what the network looks at.
+    """Check the answer to exercise 3's question: what the network looks at, backed by the
+    share of the test 9s it still calls a 9 once their marker is removed.
 
-    >>> check_shortcut_diagnosis(lambda: "marker")
+    >>> check_shortcut_diagnosis(lambda: ("marker", 0.065))
     ✓ the diagnosis: all 1 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_choice
-
-    check_choice(
+    nines, fours = _nines_kept()
+    check_choice_and_number(
         "the diagnosis",
         fn,
         {
-            "digit": "a test accuracy says nothing about WHY; compare your two numbers "
-            "with what a digit reader would give.",
+            "digit": "a test accuracy says nothing about WHY; what does your number say "
+            "about the 9s without their square?",
             "marker": "",
-            "background": "the maps do light up the background, but the background is the "
-            "same in the counterfactual test set: what changed there, and what happened to "
-            "the accuracy?",
-            "both": "if the network used the digit at all, what would the counterfactual "
-            "accuracy be? Compare it with guessing one class for every image.",
+            "background": "the maps do light up the background, but the background did not "
+            "change in your experiment: what changed, and what happened?",
+            "both": "if the network used the digit as well, what share of the 9s would it "
+            "still recognize without the square?",
         },
         "marker",
+        Number(
+            nines,
+            0.005,
+            "take the test 9s, remove their square, and count how many the network still "
+            "calls a 9.",
+            mistakes=(
+                (
+                    fours,
+                    "that is the share of 4s still called a 4; the question asks about the 9s.",
+                ),
+                (1 - nines, "that is the share of 9s now called a 4."),
+                (1.0, "that is with the square still there: remove it first."),
+            ),
+        ),
     )

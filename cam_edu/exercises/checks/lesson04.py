@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cam_edu.exercises.checks import reference
 from cam_edu.exercises.checks.harness import call, compare, run, seeded_rng
+from cam_edu.exercises.checks.questions import Number, check_number
 
 # --------------------------------------------------------------------------- a sub-column peak
 
@@ -17,15 +19,13 @@ def check_refined_peak_position(fn) -> None:
     """Check ``refined_peak_position(cams)``: ``(N, H, W)`` -> ``(N,)`` positions in ``[0, 1]``,
     refined between columns by a parabola through the peak column and its two neighbours.
 
-    Compared with :func:`cam_edu.course.cantilever.cam_peak_position` (``refine=True``): at
-    the first and last column (one neighbour only) the column centre stays.
+    At the first and last column (one neighbour only) the column centre stays. Lesson 4's
+    ``cam_peak_position(cams, refine=True)`` passes it.
 
     >>> from cam_edu.course.cantilever import cam_peak_position
-    >>> check_refined_peak_position(cam_peak_position)
+    >>> check_refined_peak_position(lambda cams: cam_peak_position(cams, refine=True))
     ✓ refined_peak_position: all 6 cases agree with cam_edu.
     """
-    from cam_edu.course.cantilever import cam_peak_position
-
     label = "refined_peak_position"
 
     def cases():
@@ -58,31 +58,41 @@ def check_refined_peak_position(fn) -> None:
             n, width = profile.shape
             j = profile.argmax(axis=1)
             rows = np.arange(n)
-            left, mid = profile[rows, j - 1], profile[rows, j]
-            right = profile[rows, (j + 1) % width]
+            left, mid, right = (
+                profile[rows, j - 1],
+                profile[rows, j],
+                profile[rows, (j + 1) % width],
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
-                wrap = (j + 0.5 + 0.5 * (left - right) / (left - 2 * mid + right)) / width
-                flipped = (j + 0.5 - 0.5 * (left - right) / (left - 2 * mid + right)) / width
-            ref = cam_peak_position(cams, refine=True)
+                shift = 0.5 * (left - right) / (left - 2 * mid + right)
+            ref = reference.refined_peak_position(cams)
+            t = ref * width - j - 0.5
             compare(
                 got,
                 ref,
                 label,
                 case,
                 shape_hint="one position per CAM: shape (N,).",
-                value_hint="fit y = a t^2 + b t + c through (-1, left), (0, peak), (1, right); "
-                "its top is at t = b / (-2 a); the position is (j + 0.5 + t) / W.",
+                value_hint="work out the case that fails on paper: the profile, its top "
+                "column, the parabola's top, then the fraction of the beam.",
                 mistakes=(
                     (
-                        np.nan_to_num(wrap, nan=-1.0),
+                        (j + 0.5 + shift) / width,
                         "at column 0 there is no left neighbour (index -1 is the LAST "
-                        "column in numpy), at column W - 1 no right one: keep t = 0 there.",
+                        "column in numpy), at column W - 1 no right one.",
                     ),
                     (
-                        np.nan_to_num(flipped, nan=-1.0),
-                        "the top moves TOWARDS the larger neighbour: check the sign of t.",
+                        (j + 0.5 - t) / width,
+                        "your position moves away from the larger neighbour: check the sign "
+                        "of the parabola's top.",
                     ),
-                    ((j + 0.5) / width, "refine the column centre with the parabola's top."),
+                    ((j + 0.5) / width, "your position is the column's centre, not refined."),
+                    (ref * width, "return fractions of the beam length, in [0, 1], not columns."),
+                    ((j + t) / width, "a column's centre is half a column from its edge."),
+                    (
+                        reference.refined_peak_position(cams.max(axis=1, keepdims=True)),
+                        "the profile averages the rows (time); yours takes their maximum.",
+                    ),
                 ),
                 atol=1e-6,
             )
@@ -98,14 +108,23 @@ def check_grid_error_question(fn) -> None:
     >>> check_grid_error_question(lambda: 1 / 64)
     ✓ the grid's own error: all 1 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_number
-
+    columns = 32
     check_number(
         "the grid's own error",
         fn,
-        0.5 / 32,
-        1e-4,
-        "the map has 32 columns along the beam, each covering 1/32 of it, and the "
-        "unrefined position is a column's centre. How far from that centre can the crack "
-        "be and still fall in the column?",
+        Number(
+            0.5 / columns,
+            1e-4,
+            "the map has 32 columns along the beam, and the unrefined position is a "
+            "column's centre. How far from that centre can the crack be and still fall "
+            "in the column?",
+            mistakes=(
+                (
+                    1 / columns,
+                    "the crack cannot be a whole column from the centre of its own column.",
+                ),
+                (0.5, "that is half a column in columns; the question asks in beam lengths."),
+                (0.0, "a position that can only take 32 values cannot be exact."),
+            ),
+        ),
     )

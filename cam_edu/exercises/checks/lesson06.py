@@ -1,4 +1,4 @@
-"""Self-checks of lesson 6: Grad-CAM weights, map, activations and gradients.
+"""Self-checks of lesson 6: Grad-CAM and Grad-CAM++ weights and maps, the sanity check.
 
 >>> check_gradcam_weights(lambda g: g.mean(axis=(1, 2)))
 ✓ gradcam_weights: all 6 cases agree with cam_edu.
@@ -6,16 +6,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from cam_edu.exercises.checks.harness import (
-    CheckFailed,
-    call,
-    compare,
-    feature_cases,
-    run,
-    seeded_rng,
-)
+from cam_edu.exercises.checks import reference
+from cam_edu.exercises.checks.harness import CheckFailed, call, compare, run, seeded_rng
+from cam_edu.exercises.checks.questions import Number, check_choice_and_number
 
 # --------------------------------------------------------------------------- Grad-CAM
 
@@ -47,11 +44,27 @@ def tiny_cnn_without_gap():
     return model, images
 
 
-def check_gradcam_weights(fn) -> None:
-    """Check ``gradcam_weights(grads)``: gradients ``(N, H, W, K)`` -> weights ``(N, K)``.
+def _gradient_cases():
+    rng = seeded_rng(0)
+    return [
+        ("a single 1x1 gradient map, shape (1, 1, 1, 1)", np.full((1, 1, 1, 1), 3.0, np.float32)),
+        ("random gradients of shape (2, 7, 7, 4)", rng.random((2, 7, 7, 4), dtype=np.float32)),
+        (
+            "non-square maps of shape (3, 5, 9, 2) with negative values",
+            rng.normal(size=(3, 5, 9, 2)).astype(np.float32),
+        ),
+        ("one channel, shape (1, 4, 4, 1)", rng.random((1, 4, 4, 1), dtype=np.float32)),
+        ("one image, shape (1, 6, 3, 5)", rng.normal(size=(1, 6, 3, 5)).astype(np.float32)),
+        (
+            "ResNet50-sized gradients, shape (1, 7, 7, 2048)",
+            rng.random((1, 7, 7, 2048), dtype=np.float32),
+        ),
+    ]
 
-    ``alpha[n, k]`` is the mean over the positions of ``grads[n, :, :, k]``, as in
-    :class:`cam_edu.gradcam.GradCAM`.
+
+def check_gradcam_weights(fn) -> None:
+    """Check ``gradcam_weights(grads)``: gradients ``(N, H, W, K)`` -> weights ``(N, K)``,
+    ``alpha[n, k]`` the mean over the positions of ``grads[n, :, :, k]``.
 
     >>> check_gradcam_weights(lambda g: g.mean(axis=(1, 2)))
     ✓ gradcam_weights: all 6 cases agree with cam_edu.
@@ -59,24 +72,23 @@ def check_gradcam_weights(fn) -> None:
     label = "gradcam_weights"
 
     def cases():
-        items = feature_cases()
+        items = _gradient_cases()
         for case, g in items:
-            case = case.replace("features", "gradients").replace("feature map", "gradient map")
             got = call(fn, label, case, g)
             g64 = g.astype(np.float64)
             compare(
                 got,
-                _gradcam_reference_weights(g),
+                reference.grad_cam_weights(g),
                 label,
                 case,
                 shape_hint="one weight per image and channel: shape (N, K).",
-                value_hint="alpha[n, k] = the mean over all positions (i, j) of grads[n, i, j, k].",
+                value_hint="compare your weights with the definition of alpha at the top of "
+                "the notebook on the 1x1 case first, then on a case with several positions.",
                 mistakes=(
-                    (g64.sum(axis=(1, 2)), "average the gradients (divide by Z = H * W)."),
+                    (g64.sum(axis=(1, 2)), "yours add the gradients up; alpha averages them."),
                     (
                         np.broadcast_to(g64.mean(axis=(0, 1, 2)), (g.shape[0], g.shape[3])),
-                        "do not average over the batch axis: every image keeps its own "
-                        "weights (axes 1 and 2 only).",
+                        "do not average over the batch axis: every image keeps its own weights.",
                     ),
                     (
                         np.maximum(g64, 0).mean(axis=(1, 2)),
@@ -88,13 +100,6 @@ def check_gradcam_weights(fn) -> None:
         return len(items)
 
     run(label, cases)
-
-
-def _gradcam_reference_weights(grads: np.ndarray) -> np.ndarray:
-    from cam_edu.gradcam import GradCAM
-
-    method = GradCAM.__new__(GradCAM)  # only the weighting rule, no model needed
-    return method.channel_weights(np.zeros_like(grads), grads)
 
 
 def check_gradcam_map(fn) -> None:
@@ -122,19 +127,24 @@ def check_gradcam_map(fn) -> None:
                 w = -np.abs(w) - 0.1
             got = call(fn, label, case, a, w)
             raw = np.einsum("nhwk,nk->nhw", a.astype(np.float64), w)
+            ref = np.maximum(raw, 0.0)
+            top = ref.max(axis=(1, 2), keepdims=True)
             compare(
                 got,
-                np.maximum(raw, 0.0),
+                ref,
                 label,
                 case,
                 shape_hint="one map per image at the layer's resolution: (N, H, W). The "
-                "weights are per image, so pair weights[n] with activations[n].",
-                value_hint="L[n] = ReLU(sum over k of weights[n, k] * activations[n, :, :, k]).",
+                "weights are per image: image n's weights go with image n's activations.",
+                value_hint="compare one position of one image with the formula of L at the "
+                "top of the notebook: which axis is summed, and what happens to a negative "
+                "sum?",
                 mistakes=(
-                    (raw, "apply ReLU: keep only the evidence FOR the class (np.maximum(., 0))."),
+                    (raw, "apply ReLU: keep only the evidence FOR the class."),
+                    (np.maximum(raw / shape[-1], 0.0), "sum over the channels, do not average."),
                     (
-                        np.maximum(raw / shape[-1], 0.0),
-                        "sum over the channels, do not average.",
+                        ref / np.where(top > 0, top, 1.0),
+                        "no normalization here: return the map in its own units.",
                     ),
                 ),
                 atol=1e-4,
@@ -147,24 +157,21 @@ def check_gradcam_map(fn) -> None:
 def check_activations_and_gradients(fn) -> None:
     """Check ``activations_and_gradients(cut, images, class_index)`` -> ``(A, grads)``.
 
-    ``cut`` maps images to ``[A, logits]`` (:func:`cam_edu.layers.cut_model`);
-    ``class_index`` holds one class per image ``(N,)``. ``grads[n]`` must be the
-    gradient of image ``n``'s own class logit with respect to ``A[n]``, as in
-    :meth:`cam_edu.gradcam.GradCAM.activations_and_gradients`. The model is a tiny
-    untrained CNN with a Flatten -> Dense head (no GAP: Grad-CAM does not need one).
+    ``cut`` maps images to ``[A, logits]`` (``cam_edu.cut_model``); ``class_index``
+    holds one class per image ``(N,)``. ``grads[n]`` must be the gradient of image
+    ``n``'s own class logit with respect to ``A[n]``. The model is a tiny untrained CNN
+    with a Flatten -> Dense head (no GAP: Grad-CAM does not need one).
 
     >>> check_activations_and_gradients(my_function)  # doctest: +SKIP
     ✓ activations_and_gradients: all 3 cases agree with cam_edu.
     """
-    from cam_edu.gradcam import GradCAM
-    from cam_edu.layers import cut_model
+    from cam_edu import cut_model
 
     label = "activations_and_gradients"
 
     def cases():
         model, images = tiny_cnn_without_gap()
         cut = cut_model(model, "last_conv")
-        reference = GradCAM(model, "last_conv")
         items = [
             ("3 images, each with a different class [0, 1, 2]", np.array([0, 1, 2])),
             ("3 images, all class 2", np.array([2, 2, 2])),
@@ -178,7 +185,7 @@ def check_activations_and_gradients(fn) -> None:
                     f"for {case}, {label} returned {type(got).__name__}; expected a pair "
                     "(activations, gradients)"
                 )
-            a_ref, g_ref, _, _ = reference.activations_and_gradients(x, classes)
+            a_ref, g_ref = reference.activations_and_gradients(model, "last_conv", x, classes)
             compare(
                 got[0],
                 a_ref,
@@ -187,22 +194,48 @@ def check_activations_and_gradients(fn) -> None:
                 shape_hint="the activations are the first output of cut: (N, H, W, K).",
                 value_hint="return the activations that cut(images) gives.",
             )
-            batch_mean = g_ref / len(classes)
+            predicted = np.asarray(model(x, training=False)).argmax(axis=1)
+
+            def wrong(classes=classes, target="logit", x=x):
+                _, grads = reference.activations_and_gradients(
+                    model, "last_conv", x, classes, target
+                )
+                return grads
+
             compare(
                 got[1],
                 g_ref,
                 label + " (gradients)",
                 case,
-                shape_hint="the gradients have the activations' shape (N, H, W, K): "
-                "tape.gradient(target, activations).",
-                value_hint="the target is each image's OWN class logit, summed over the batch: "
-                "tf.reduce_sum(tf.gather(logits, class_index, axis=1, batch_dims=1)). Take "
-                "the gradient of the logits (cut's 2nd output), not of softmax probabilities.",
+                shape_hint="the gradients have the activations' shape (N, H, W, K).",
+                value_hint="run your function on one image alone and compare its gradients "
+                "with those it gets in the batch: each image's gradient must come from its "
+                "own class score, before the softmax.",
                 mistakes=(
                     (
-                        batch_mean,
-                        "sum the targets over the batch, do not average them: averaging "
-                        "divides every image's gradient by N.",
+                        g_ref / len(classes),
+                        "your gradients are divided by the number of images: the batch's "
+                        "targets were averaged, not added up.",
+                    ),
+                    (
+                        wrong(target="probability"),
+                        "those are gradients of softmax probabilities, which saturate; take "
+                        "the logits (cut's second output).",
+                    ),
+                    (
+                        wrong(classes=predicted),
+                        "those are the gradients of each image's predicted class; the task "
+                        "gives the class of each image in class_index.",
+                    ),
+                    (
+                        wrong(classes=np.full(len(classes), classes[0])),
+                        "every image has its OWN class; yours uses the first image's class "
+                        "for all of them.",
+                    ),
+                    (
+                        wrong(target="all"),
+                        "yours are the gradients of all the logits added up; take each "
+                        "image's own class only.",
                     ),
                 ),
                 rtol=1e-4,
@@ -214,16 +247,13 @@ def check_activations_and_gradients(fn) -> None:
 
 
 def check_grad_cam(gradcam_weights, gradcam_map, activations_and_gradients) -> None:
-    """Check the three Grad-CAM pieces together against :func:`cam_edu.gradcam.grad_cam`.
-
-    On a tiny untrained Flatten -> Dense CNN: gradients, then weights, then the map,
-    for one class per image.
+    """Check the three Grad-CAM pieces together on a tiny untrained Flatten -> Dense CNN:
+    gradients, then weights, then the map, for one class per image.
 
     >>> check_grad_cam(w_fn, map_fn, grads_fn)  # doctest: +SKIP
     ✓ Grad-CAM, end to end: all 2 cases agree with cam_edu.
     """
-    from cam_edu.gradcam import grad_cam
-    from cam_edu.layers import cut_model
+    from cam_edu import cut_model
 
     def cases():
         model, images = tiny_cnn_without_gap()
@@ -234,9 +264,15 @@ def check_grad_cam(gradcam_weights, gradcam_map, activations_and_gradients) -> N
             pair = call(
                 activations_and_gradients, "activations_and_gradients", case, cut, images, classes
             )
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise CheckFailed(
+                    f"for {case}, activations_and_gradients returned {type(pair).__name__}; "
+                    "expected a pair (activations, gradients)"
+                )
             weights = call(gradcam_weights, "gradcam_weights", case, np.asarray(pair[1]))
             maps = call(gradcam_map, "gradcam_map", case, np.asarray(pair[0]), np.asarray(weights))
-            ref, _ = grad_cam(model, images, classes, layer="last_conv")
+            a, g = reference.activations_and_gradients(model, "last_conv", images, classes)
+            ref = np.maximum(np.einsum("nhwk,nk->nhw", a, reference.grad_cam_weights(g)), 0)
             compare(
                 maps,
                 ref,
@@ -254,22 +290,34 @@ def check_grad_cam(gradcam_weights, gradcam_map, activations_and_gradients) -> N
 
 # --------------------------------------------------------------------------- Grad-CAM++
 
+EPSILON = 1e-7
+"""The ``+ 1e-7`` that pytorch-grad-cam adds to the Grad-CAM++ denominator: accepted."""
+
+
+def _pp_variant(a, g, relu=True, local=False, two=2.0, guard=True, reduce="sum"):
+    """Grad-CAM++ weights with one known mistake (the arguments say which)."""
+    total = a if local else a.sum(axis=(1, 2), keepdims=True)
+    denominator = two * g**2 + total * g**3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coefficient = g**2 / denominator
+    if guard:
+        coefficient = np.where(denominator != 0, coefficient, 0.0)
+    terms = coefficient * (np.maximum(g, 0) if relu else g)
+    return terms.sum(axis=(1, 2)) if reduce == "sum" else terms.mean(axis=(1, 2))
+
 
 def check_gradcampp_weights(fn) -> None:
     """Check ``gradcampp_weights(activations, grads)``: ``(N, H, W, K)`` twice -> ``(N, K)``.
 
-    Compared with :meth:`cam_edu.gradcam.GradCAMPlusPlus.channel_weights`:
     ``alpha = sum_ij a_ij ReLU(g_ij)`` with ``a = g^2 / (2 g^2 + sum_ab A_ab g^3)``, and
-    ``a = 0`` where that denominator is 0.
+    ``a = 0`` where that denominator is 0; a ``+ 1e-7`` in the denominator (as
+    pytorch-grad-cam writes it) is accepted.
 
-    >>> from cam_edu.gradcam import GradCAMPlusPlus
-    >>> check_gradcampp_weights(GradCAMPlusPlus.__new__(GradCAMPlusPlus).channel_weights)
+    >>> from cam_edu.exercises.checks.reference import grad_cam_plus_plus_weights as pp
+    >>> check_gradcampp_weights(pp)
     ✓ gradcampp_weights: all 5 cases agree with cam_edu.
     """
-    from cam_edu.gradcam import GradCAMPlusPlus
-
     label = "gradcampp_weights"
-    reference = GradCAMPlusPlus.__new__(GradCAMPlusPlus)  # only the weighting rule
 
     def cases():
         rng = seeded_rng(17)
@@ -298,37 +346,43 @@ def check_gradcampp_weights(fn) -> None:
             a, g = a.astype(np.float32), g.astype(np.float32)
             got = call(fn, label, case, a, g)
             a64, g64 = a.astype(np.float64), g.astype(np.float64)
-            ref = reference.channel_weights(a64, g64)
-            g2, g3 = g64**2, g64**3
-            with np.errstate(divide="ignore", invalid="ignore"):
-                local = np.nan_to_num(g2 / (2 * g2 + a64 * g3))
-                no_two = np.nan_to_num(g2 / (g2 + a64.sum(axis=(1, 2), keepdims=True) * g3))
-                coeff = np.nan_to_num(g2 / (2 * g2 + a64.sum(axis=(1, 2), keepdims=True) * g3))
             compare(
                 got,
-                ref,
+                reference.grad_cam_plus_plus_weights(a64, g64),
                 label,
                 case,
                 shape_hint="one weight per image and channel: shape (N, K).",
-                value_hint="a_ij = g^2 / (2 g^2 + (sum over ALL positions of A) * g^3), then "
-                "alpha = sum over (i, j) of a_ij * ReLU(g_ij).",
+                value_hint="derive a_k(i, j) again from the ratio of derivatives in Task 4 "
+                "and check it at one position of the failing case by hand.",
+                accept=(reference.grad_cam_plus_plus_weights(a64, g64, eps=EPSILON),),
                 mistakes=(
                     (
-                        (coeff * g64).sum(axis=(1, 2)),
-                        "Grad-CAM++ sums only the POSITIVE gradients: ReLU(g).",
+                        _pp_variant(a64, g64, relu=False),
+                        "your weights add up a_ij times the raw gradient, negative ones "
+                        "included; Grad-CAM++ keeps only the positive gradients.",
                     ),
                     (
-                        (local * np.maximum(g64, 0)).sum(axis=(1, 2)),
-                        "the third-order term has the SUM of the activation map over all "
-                        "positions, sum_ab A_ab, not A at the same position.",
+                        _pp_variant(a64, g64, local=True),
+                        "the third-order term holds the activations of the whole channel, "
+                        "summed over all positions, not A at the same position.",
                     ),
                     (
-                        (no_two * np.maximum(g64, 0)).sum(axis=(1, 2)),
-                        "the second derivative term has a factor 2: 2 g^2.",
+                        _pp_variant(a64, g64, two=1.0),
+                        "count the second-derivative terms in the denominator again.",
                     ),
                     (
-                        (coeff * np.maximum(g64, 0)).mean(axis=(1, 2)),
-                        "sum over the positions; the a_ij already do the weighting.",
+                        _pp_variant(a64, g64, reduce="mean"),
+                        "your weights average over the positions; the a_ij already do the "
+                        "weighting, alpha adds the terms up.",
+                    ),
+                    (
+                        _pp_variant(a64, g64, guard=False),
+                        "where the gradient is 0 the denominator is 0 too: the task sets "
+                        "a = 0 there, not 0 / 0.",
+                    ),
+                    (
+                        reference.grad_cam_weights(g64),
+                        "that is Grad-CAM's weight, the mean gradient.",
                     ),
                 ),
                 rtol=1e-4,
@@ -339,24 +393,134 @@ def check_gradcampp_weights(fn) -> None:
     run(label, cases)
 
 
+def gradcampp_demo() -> tuple[np.ndarray, np.ndarray]:
+    """Exercise 6a's question: one image, one 2 x 2 channel whose gradient is negative at
+    three positions and positive at one. Returns ``(activations, grads)``, ``(1, 2, 2, 1)``.
+
+    >>> a, g = gradcampp_demo(); a[0, ..., 0], g[0, ..., 0]
+    (array([[1., 2.],
+           [0., 1.]]), array([[-0.3, -0.1],
+           [-0.2,  0.4]]))
+    """
+    activations = np.array([[1.0, 2.0], [0.0, 1.0]]).reshape(1, 2, 2, 1)
+    grads = np.array([[-0.3, -0.1], [-0.2, 0.4]]).reshape(1, 2, 2, 1)
+    return activations, grads
+
+
+def check_gradcampp_question(fn) -> None:
+    """Check the answer to exercise 6a's question: the Grad-CAM++ weight of a channel whose
+    gradient is negative at every position, backed by the Grad-CAM++ weight of
+    :func:`gradcampp_demo`'s channel (1/9).
+
+    >>> check_gradcampp_question(lambda: ("zero", 1 / 9))
+    ✓ a channel against the class: all 1 cases agree with cam_edu.
+    """
+    a, g = gradcampp_demo()
+    check_choice_and_number(
+        "a channel against the class",
+        fn,
+        {
+            "negative": "that is Grad-CAM's answer (the mean of the gradients); which of the "
+            "demo channel's four positions made up its Grad-CAM++ weight?",
+            "zero": "",
+            "positive": "which of the demo channel's positions added to its Grad-CAM++ "
+            "weight, and what if that one were negative too?",
+        },
+        "zero",
+        Number(
+            float(reference.grad_cam_plus_plus_weights(a, g)[0, 0]),
+            0.001,
+            "run your gradcampp_weights (it passed its check) on the demo channel.",
+            mistakes=(
+                (float(g.mean()), "that is the demo channel's Grad-CAM weight."),
+                (float(_pp_variant(a, g, relu=False)[0, 0]), "negative gradients count in yours."),
+            ),
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- the sanity check
+
+
+def _argsort_ranks(x):
+    return np.argsort(np.argsort(x, axis=None)).reshape(x.shape).astype(np.float64)
+
+
+def _per_image(maps_a, maps_b, measure, skip_constant=True):
+    values = [
+        measure(a.ravel(), b.ravel())
+        for a, b in zip(maps_a, maps_b, strict=True)
+        if not skip_constant or (np.ptp(a) > 0 and np.ptp(b) > 0)
+    ]
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(values)) if values else float("nan")
+
+
+def _spearman_mistakes(x, y):
+    """``(wrong result, hint)`` of the known wrong ways to compute :func:`mean_spearman`."""
+    with warnings.catch_warnings():  # constant maps: scipy warns, the variants give NaN
+        warnings.simplefilter("ignore")
+        return _spearman_variants(x, y)
+
+
+def _spearman_variants(x, y):
+    from scipy.stats import kendalltau, spearmanr
+
+    def pearson(a, b):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.corrcoef(a, b)[0, 1]
+
+    def spearman(a, b):
+        return spearmanr(a, b).statistic
+
+    none_left = (
+        ((0.0, "when no image has a ranking there is no correlation to average: NaN, not 0."),)
+        if np.isnan(reference.mean_spearman(x, y))
+        else ()
+    )
+    return none_left + (
+        (
+            _per_image(x, y, pearson),
+            "that is Pearson's correlation of the values; Spearman correlates their ranks, "
+            "so any increasing transform gives 1.",
+        ),
+        (
+            _per_image(x, y, lambda a, b: pearson(_argsort_ranks(a), _argsort_ranks(b))),
+            "ranks from argsort(argsort(...)) break ties by position: equal values (ReLU "
+            "maps are full of zeros) get different ranks. Tied values share their average "
+            "rank in Spearman's correlation.",
+        ),
+        (
+            float(spearmanr(x.ravel(), y.ravel()).statistic),
+            "one correlation per image, then the mean: do not pool all images' positions "
+            "into one ranking.",
+        ),
+        (
+            _per_image(x, y, spearman, skip_constant=False),
+            "a constant map has no ranking (its correlation is NaN): leave such images out "
+            "of the mean.",
+        ),
+        (
+            _per_image(x, y, lambda a, b: np.nan_to_num(spearman(a, b)), skip_constant=False),
+            "a constant map has no ranking: leave the image out rather than count it as 0.",
+        ),
+        (
+            _per_image(x, y, lambda a, b: kendalltau(a, b).statistic),
+            "that is Kendall's tau, another rank correlation; the sanity check uses Spearman's.",
+        ),
+    )
 
 
 def check_mean_spearman(fn) -> None:
     """Check ``mean_spearman(maps_a, maps_b)``: two batches ``(N, H, W)`` -> one float, the
-    mean over the images of the Spearman rank correlation of their two maps.
+    mean over the images of the Spearman rank correlation of their two maps (ties share
+    their average rank, as in ``scipy.stats.spearmanr``). Images where a map is constant
+    are left out; none left gives NaN.
 
-    Compared with :func:`cam_edu.randomization.rank_correlation` (maps without a ranking,
-    constant ones, are left out; none left gives NaN).
-
-    >>> from cam_edu.randomization import rank_correlation
-    >>> check_mean_spearman(rank_correlation)
-    ✓ mean_spearman: all 5 cases agree with cam_edu.
+    >>> from cam_edu.exercises.checks.reference import mean_spearman
+    >>> check_mean_spearman(mean_spearman)
+    ✓ mean_spearman: all 7 cases agree with cam_edu.
     """
-    from scipy.stats import pearsonr, spearmanr
-
-    from cam_edu.randomization import rank_correlation
-
     label = "mean_spearman"
 
     def cases():
@@ -368,43 +532,32 @@ def check_mean_spearman(fn) -> None:
             ("a map and its cube (same ranking), (3, 7, 7)", a, a**3),
             ("a map and its negative", a, -a),
             ("independent random maps (4, 6, 6)", rng.random((4, 6, 6)), rng.random((4, 6, 6))),
-            ("a map and a noisy increasing function of it", a, None),
+            ("a map and a noisy increasing function of it", a, np.exp(3 * a) + 0.3 * a[::-1]),
+            (
+                "ReLU maps, half of their values 0 (ties), (3, 7, 7)",
+                np.maximum(rng.normal(size=(3, 7, 7)), 0),
+                np.maximum(rng.normal(size=(3, 7, 7)), 0),
+            ),
             (
                 "one of the maps is constant (all 0 after ReLU)",
                 with_constant,
                 rng.random((3, 5, 5)),
             ),
+            ("every map constant (no ranking at all)", np.zeros((2, 4, 4)), rng.random((2, 4, 4))),
         ]
         for case, x, y in items:
-            if y is None:
-                y = np.exp(3 * x) + 0.3 * rng.random(x.shape)
             x, y = x.astype(np.float32), y.astype(np.float32)
             got = call(fn, label, case, x, y)
-            ref = rank_correlation(x, y)
-            keep = [i for i in range(len(x)) if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0]
-            pearson = np.mean([pearsonr(x[i].ravel(), y[i].ravel()).statistic for i in keep])
-            pooled = spearmanr(x.ravel(), y.ravel()).statistic
+            x64, y64 = x.astype(np.float64), y.astype(np.float64)
             compare(
                 got,
-                np.float64(ref),
+                np.float64(reference.mean_spearman(x64, y64)),
                 label,
                 case,
                 shape_hint="return one number.",
-                value_hint="for each image, rank the positions of each map and correlate the "
-                "ranks (scipy.stats.spearmanr); leave out images where a map is constant; "
-                "return the mean.",
-                mistakes=(
-                    (
-                        pearson,
-                        "that is Pearson's correlation of the values; Spearman correlates "
-                        "their RANKS, so any increasing transform gives 1.",
-                    ),
-                    (
-                        pooled,
-                        "one correlation per image, then the mean: do not pool all images' "
-                        "positions into one ranking.",
-                    ),
-                ),
+                value_hint="compare your correlation for one image of the failing case with "
+                "scipy.stats.spearmanr on the same two maps.",
+                mistakes=_spearman_mistakes(x64, y64),
                 atol=1e-6,
             )
         return len(items)
@@ -412,47 +565,38 @@ def check_mean_spearman(fn) -> None:
     run(label, cases)
 
 
-def check_sanity_question(fn) -> None:
-    """Check the answer to exercise 6b's question: which method fails the sanity check.
+GRADCAM_RANDOMIZED = 0.1097
+"""Exercise 6b: the mean Spearman correlation of lesson 6's Grad-CAM maps (``conv2`` of
+the ``mnist_flatten`` checkpoint, held-out digits 0-15) before and after all the weights
+are randomized (seed 0), as the solution notebook computes it with ``mean_spearman``."""
 
-    >>> check_sanity_question(lambda: "edges")
+
+def check_sanity_question(fn) -> None:
+    """Check the answer to exercise 6b's question: which method fails the sanity check,
+    backed by Grad-CAM's correlation after randomization (:data:`GRADCAM_RANDOMIZED`).
+
+    >>> check_sanity_question(lambda: ("edges", 0.11))
     ✓ the sanity check: all 1 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_choice
-
-    check_choice(
+    check_choice_and_number(
         "the sanity check",
         fn,
         {
             "gradcam": "a method passes when its maps CHANGE once the weights are random: "
-            "which correlation stayed high?",
+            "compare the two correlations.",
             "edges": "",
-            "both": "look at the two correlations after randomization again: do they "
-            "behave the same?",
+            "both": "compare the two correlations after randomization: do they behave the same?",
             "neither": "a correlation near 1 after randomization means the maps did not "
             "depend on what the network learned.",
         },
         "edges",
-    )
-
-
-def check_gradcampp_question(fn) -> None:
-    """Check the answer to exercise 6a's question: the Grad-CAM++ weight of a channel whose
-    gradient is negative at every position.
-
-    >>> check_gradcampp_question(lambda: "zero")
-    ✓ a channel against the class: all 1 cases agree with cam_edu.
-    """
-    from cam_edu.exercises.checks.harness import check_choice
-
-    check_choice(
-        "a channel against the class",
-        fn,
-        {
-            "negative": "that is Grad-CAM's answer (the mean of the gradients); look at "
-            "which gradients Grad-CAM++ adds up.",
-            "zero": "",
-            "positive": "can a sum of a_ij * ReLU(g_ij) be positive when every g_ij < 0?",
-        },
-        "zero",
+        Number(
+            GRADCAM_RANDOMIZED,
+            0.005,
+            "compare Grad-CAM's maps of the trained and of the randomized network with your "
+            "mean_spearman.",
+            mistakes=(
+                (1.0, "that is the edge maps' correlation; the question asks for Grad-CAM's."),
+            ),
+        ),
     )

@@ -1,6 +1,6 @@
 """Self-checks of lesson 7: occlusion sensitivity by hand, and reading a deletion curve.
 
->>> check_deletion_question(lambda: "occlusion")
+>>> check_deletion_question(lambda: ("occlusion", DELETION_AUC["occlusion"]))
 ✓ the most faithful map: all 1 cases agree with cam_edu.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cam_edu.exercises.checks import reference
 from cam_edu.exercises.checks.harness import call, compare, run, seeded_rng
+from cam_edu.exercises.checks.questions import Number, check_choice_and_number
 
 
 def tiny_logits_model():
@@ -20,8 +22,8 @@ def tiny_logits_model():
 
     >>> model, logits_fn, images = tiny_logits_model()  # doctest: +SKIP
     """
+    from cam_edu import logits_model
     from cam_edu.course.models import build_gap_cnn
-    from cam_edu.layers import logits_model
 
     model = build_gap_cnn(
         num_classes=4, input_shape=(12, 12, 1), filters=(4, 6, 8), seed=19, name="tiny_occ"
@@ -35,24 +37,13 @@ def tiny_logits_model():
     return model, logits_fn, images
 
 
-def _starts(length: int, patch: int, stride: int) -> list[int]:
-    starts = list(range(0, length - patch + 1, stride))
-    return starts if starts[-1] == length - patch else [*starts, length - patch]
+def _softmax_of(logits_fn):
+    def probs(images):
+        z = logits_fn(images)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
 
-
-def _occlusion(logits_fn, image, c, patch, stride, last_edge=True, mean=True, sign=1.0):
-    h, w = image.shape[:2]
-    rows = _starts(h, patch, stride) if last_edge else list(range(0, h - patch + 1, stride))
-    cols = _starts(w, patch, stride) if last_edge else list(range(0, w - patch + 1, stride))
-    base = logits_fn(image[None])[0, c]
-    total, covered = np.zeros((h, w)), np.zeros((h, w))
-    for i in rows:
-        for j in cols:
-            x = image.copy()
-            x[i : i + patch, j : j + patch] = 0.0
-            total[i : i + patch, j : j + patch] += sign * (base - logits_fn(x[None])[0, c])
-            covered[i : i + patch, j : j + patch] += 1
-    return total / np.maximum(covered, 1) if mean else total
+    return probs
 
 
 def check_occlusion(fn) -> None:
@@ -61,17 +52,14 @@ def check_occlusion(fn) -> None:
     ``image`` is ``(H, W, ch)``; a black ``patch x patch`` square slides with step
     ``stride`` (plus one last row and column of positions touching the far edges); a
     pixel's value is the mean drop of the class logit over the patches that cover it.
-    Compared with :func:`cam_edu.perturbation.occlusion_map` (baseline 0).
 
     >>> check_occlusion(my_occlusion)  # doctest: +SKIP
     ✓ occlusion: all 3 cases agree with cam_edu.
     """
-    from cam_edu.perturbation import occlusion_map
-
     label = "occlusion"
 
     def cases():
-        model, logits_fn, images = tiny_logits_model()
+        _, logits_fn, images = tiny_logits_model()
         items = [
             ("image 0, class 1, patch 4, stride 4 (tiles the 12x12 image)", 0, 1, 4, 4),
             ("image 1, class 3, patch 4, stride 2 (overlapping patches)", 1, 3, 4, 2),
@@ -86,37 +74,52 @@ def check_occlusion(fn) -> None:
         for case, k, c, patch, stride in items:
             image = images[k]
             got = call(fn, label, case, logits_fn, image, c, patch, stride)
-            ref, _ = occlusion_map(model, image[None], class_index=c, patch=patch, stride=stride)
-            probs_fn = _softmax_of(logits_fn)
+
+            def variant(fn=logits_fn, image=image, c=c, patch=patch, stride=stride, **kw):
+                return reference.occlusion(fn, image, c, patch, stride, **kw)
+
+            missed = variant(last_edge=False)
             compare(
                 got,
-                ref[0],
+                variant(),
                 label,
                 case,
                 shape_hint="one value per pixel of the image: (H, W), no channel axis.",
-                value_hint="for each patch position: drop = logit(image) - logit(occluded "
-                "image) for the class; add the drop to every pixel under the patch; "
-                "divide by how many patches covered each pixel.",
+                value_hint="list your patch positions for this case and check them by hand, "
+                "then follow one pixel: which patches cover it, and what do they add?",
                 mistakes=(
                     (
-                        _occlusion(logits_fn, image, c, patch, stride, last_edge=False),
-                        "with this stride the patches miss the last rows or columns: add "
-                        "one last position at H - patch (and W - patch).",
+                        missed,
+                        "with this stride your patches never reach the last rows and columns "
+                        "(their pixels come out as 0 / 0).",
                     ),
                     (
-                        _occlusion(logits_fn, image, c, patch, stride, mean=False),
-                        "average the drops of the patches covering a pixel (divide by "
-                        "the count), do not sum them.",
+                        np.nan_to_num(missed),
+                        "with this stride your patches never reach the last rows and columns "
+                        "(their pixels stay 0).",
                     ),
                     (
-                        _occlusion(logits_fn, image, c, patch, stride, sign=-1.0),
-                        "the drop is logit(original) - logit(occluded): positive where "
-                        "hiding the pixels lowers the score.",
+                        variant(mean=False),
+                        "average the drops of the patches covering a pixel, do not sum them.",
                     ),
                     (
-                        _occlusion(probs_fn, image, c, patch, stride),
+                        variant(sign=-1.0),
+                        "the drop is the score lost by hiding the pixels: positive where "
+                        "hiding them lowers the class logit.",
+                    ),
+                    (
+                        variant(fn=_softmax_of(logits_fn)),
                         "use the logits (logits_fn), not probabilities: a softmax "
                         "saturates and couples the classes.",
+                    ),
+                    (variant(fill=0.5), "the patch is black (0), not grey."),
+                    (
+                        variant(fill=float(image.mean())),
+                        "the patch is black (0), not the image's mean.",
+                    ),
+                    (
+                        variant(stride=patch),
+                        "your patches step by their own size; the step is the stride.",
                     ),
                 ),
                 rtol=1e-4,
@@ -127,25 +130,37 @@ def check_occlusion(fn) -> None:
     run(label, cases)
 
 
-def _softmax_of(logits_fn):
-    def probs(images):
-        z = logits_fn(images)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-
-    return probs
+DELETION_AUC = {"cam": 0.2199, "occlusion": 0.1425, "random": 0.4189}
+"""Exercise 7: the mean deletion AUC over held-out digits 0-15 of the three maps of the
+``mnist_gap`` checkpoint (28 steps, removed pixels 0), as the solution notebook computes
+them with ``cam_edu.curve_auc``."""
 
 
 def check_deletion_question(fn) -> None:
-    """Check the answer to exercise 7's question: which map the deletion curves in the
-    notebook rank as the most faithful.
+    """Check the answer to exercise 7's question: which map the deletion curves rank as the
+    most faithful, backed by that map's deletion AUC (:data:`DELETION_AUC`).
 
-    >>> check_deletion_question(lambda: "occlusion")
+    >>> check_deletion_question(lambda: ("occlusion", DELETION_AUC["occlusion"]))
     ✓ the most faithful map: all 1 cases agree with cam_edu.
     """
-    from cam_edu.exercises.checks.harness import check_choice
-
-    check_choice(
+    hint = (
+        "compute the area under each digit's deletion curve of the map you chose, then the "
+        "mean over the digits."
+    )
+    numbers = {
+        method: Number(
+            auc,
+            0.002,
+            hint,
+            mistakes=tuple(
+                (other, f"that is the area of the {name!r} map's curve, not of your choice's.")
+                for name, other in DELETION_AUC.items()
+                if name != method
+            ),
+        )
+        for method, auc in DELETION_AUC.items()
+    }
+    check_choice_and_number(
         "the most faithful map",
         fn,
         {
@@ -156,4 +171,5 @@ def check_deletion_question(fn) -> None:
             "area with the others'.",
         },
         "occlusion",
+        numbers,
     )

@@ -1,12 +1,14 @@
 """Diagrams of lesson 01: the CAM pipeline (the CAM paper's Fig. 2) and global average pooling.
 
-Both are drawn for the lessons' MNIST network: ``(7, 7, 128)`` feature maps, 10 classes.
+Both are drawn for the lessons' MNIST network: ``(7, 7, 128)`` feature maps, 10 classes,
+at most :data:`cam_edu.viz.MAX_WIDTH_IN` wide with text of at least 9 pt, and the class
+map in the course's picture language (:func:`cam_edu.viz.overlay`).
 
 >>> from cam_edu.teaching.diagrams import registry
 >>> {"cam_paper_pipeline", "gap_k_maps"} <= set(registry())
 True
 >>> cam_paper_pipeline().get_size_inches().round(1).tolist()
-[9.0, 3.4]
+[7.4, 3.2]
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from cam_edu import viz
 from cam_edu.teaching.diagrams import diagram
 
 H, W, K, C = 7, 7, 128, 10
+FONT = 9  # points: the diagram is shown at its own width, so this is the size a reader sees
 _MAP_COLORS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2")
 _WEIGHTS = (0.9, -0.6, 0.4, 1.3)  # illustrative w_k^c, shown with their sign
 
@@ -36,26 +40,20 @@ def _maps(seed: int = 0, n: int = 4) -> np.ndarray:
 
 def _arrow(ax, start, end, text="", dy=0.05):
     ax.add_patch(
-        FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, lw=1.4, color="0.25")
+        FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, lw=1.3, color="0.25")
     )
     if text:
         mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + dy)
-        ax.text(*mid, text, ha="center", va="bottom", fontsize=8.5, color="0.15")
+        ax.text(*mid, text, ha="center", va="bottom", fontsize=FONT, color="0.15")
 
 
-def _stack(ax, x0, y0, size, maps, label, depth=0.045):
+def _stack(ax, x0, y0, size, maps, depth=0.045):
     """A stack of feature maps drawn as offset little images; returns its right edge."""
     for j, m in enumerate(maps[::-1]):
         k = len(maps) - 1 - j
         off = k * depth
-        ax.imshow(
-            m,
-            cmap="Greys",
-            vmin=0,
-            vmax=1,
-            extent=(x0 + off, x0 + off + size, y0 + off, y0 + off + size),
-            zorder=2 + j,
-        )
+        extent = (x0 + off, x0 + off + size, y0 + off, y0 + off + size)
+        ax.imshow(m, cmap="Greys", vmin=0, vmax=1, extent=extent, zorder=2 + j)
         ax.add_patch(
             Rectangle(
                 (x0 + off, y0 + off),
@@ -63,11 +61,10 @@ def _stack(ax, x0, y0, size, maps, label, depth=0.045):
                 size,
                 fill=False,
                 color=_MAP_COLORS[k % 4],
-                lw=1.6,
+                lw=1.4,
                 zorder=2 + j,
             )
         )
-    ax.text(x0 + size / 2 + depth, y0 - 0.05, label, ha="center", va="top", fontsize=8.5)
     return x0 + size + depth * (len(maps) - 1)
 
 
@@ -83,65 +80,57 @@ def _digit() -> np.ndarray:
 def cam_paper_pipeline() -> plt.Figure:
     """The CAM pipeline: conv maps -> GAP -> K numbers -> dense -> class score, and the map
     built from the same weights: weighted sum of the maps -> upsampled onto the image."""
-    fig, ax = plt.subplots(figsize=(9, 3.4))
-    ax.set_xlim(0, 9)
-    ax.set_ylim(0, 3.4)
+    fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH_IN, 3.2))
+    fig.subplots_adjust(0, 0, 1, 0.93)
+    ax.set_xlim(0, 7.4)
+    ax.set_ylim(0, 3.1)
     ax.axis("off")
     maps = _maps()
-    # the image and the CNN
-    ax.imshow(_digit(), cmap="gray", extent=(0.1, 1.1, 1.9, 2.9))
-    ax.text(0.6, 1.82, "image\n(28, 28, 1)", ha="center", va="top", fontsize=8.5)
-    _arrow(ax, (1.15, 2.4), (1.75, 2.4), "CNN")
-    right = _stack(ax, 1.8, 1.95, 0.8, maps, "feature maps $f_k$\n(7, 7, 128), $\\geq 0$")
-    # top row: GAP -> K numbers -> dense -> score
-    _arrow(ax, (right + 0.05, 2.4), (3.55, 2.4), "GAP: mean")
+    # top row: image -> CNN -> feature maps -> GAP -> K numbers -> dense -> logits
+    ax.imshow(_digit(), cmap="gray", extent=(0.05, 0.85, 2.0, 2.8))
+    ax.text(0.45, 1.93, "image\n(28, 28, 1)", ha="center", va="top", fontsize=FONT)
+    _arrow(ax, (0.9, 2.4), (1.4, 2.4), "CNN")
+    right = _stack(ax, 1.45, 2.05, 0.65, maps)
+    ax.text(
+        1.85, 1.93, "feature maps $f_k$\n(7, 7, 128), ≥ 0", ha="center", va="top", fontsize=FONT
+    )
+    _arrow(ax, (right + 0.05, 2.4), (3.0, 2.4), "GAP")
     for k in range(4):
-        ax.add_patch(Rectangle((3.6, 2.75 - 0.2 * k), 0.22, 0.17, color=_MAP_COLORS[k], alpha=0.8))
-    ax.text(3.71, 1.95, "$F_k$: 128\nnumbers", ha="center", va="top", fontsize=8.5)
-    _arrow(ax, (3.9, 2.4), (5.1, 2.4), "dense $w_k^c$\n(128, 10)")
+        ax.add_patch(Rectangle((3.05, 2.7 - 0.18 * k), 0.2, 0.15, color=_MAP_COLORS[k], alpha=0.8))
+    ax.text(3.15, 1.93, "$F_k$\n(128,)", ha="center", va="top", fontsize=FONT)
+    _arrow(ax, (3.35, 2.4), (4.3, 2.4), "dense $w$\n(128, 10)")
     ax.text(
-        5.2,
+        4.4,
         2.4,
-        "$S_c = \\sum_k w_k^c F_k + b_c$\n10 class scores\n(softmax: probabilities)",
+        "$S_c = \\sum_k w_k^c F_k + b_c$\n10 logits → softmax",
         va="center",
-        fontsize=8.5,
+        fontsize=FONT,
     )
-    # bottom row: the same weights on the maps
-    _arrow(ax, (2.3, 1.45), (2.3, 0.95))
+    # bottom row: the same weights of class c sum the maps, before pooling
+    _arrow(ax, (1.85, 1.5), (1.85, 1.12))
     for k, (wk, color) in enumerate(zip(_WEIGHTS, _MAP_COLORS, strict=True)):
-        x = 0.5 + 0.92 * k
-        ax.imshow(maps[k], cmap="Greys", vmin=0, vmax=1, extent=(x, x + 0.45, 0.3, 0.75))
-        ax.add_patch(Rectangle((x, 0.3), 0.45, 0.45, fill=False, color=color, lw=1.6))
-        ax.text(x - 0.04, 0.52, f"{wk:+.1f}" + "$\\times$", ha="right", va="center", fontsize=8)
-    ax.text(3.8, 0.52, "+ ...", va="center", fontsize=9)
-    ax.text(
-        2.0, 0.12, "weighted sum of the maps with the class's weights", ha="center", fontsize=8.5
-    )
-    _arrow(ax, (4.2, 0.52), (4.75, 0.52))
+        x = 0.4 + 0.85 * k
+        ax.imshow(maps[k], cmap="Greys", vmin=0, vmax=1, extent=(x, x + 0.36, 0.52, 0.88))
+        ax.add_patch(Rectangle((x, 0.52), 0.36, 0.36, fill=False, color=color, lw=1.4))
+        ax.text(x - 0.02, 0.7, f"{wk:+.1f}×", ha="right", va="center", fontsize=FONT)
+    ax.text(3.38, 0.7, "+ …", va="center", fontsize=FONT)
+    ax.text(1.9, 0.3, "the maps weighted by class $c$'s $w_k^c$", ha="center", fontsize=FONT)
+    _arrow(ax, (3.75, 0.7), (4.1, 0.7))
     cam = np.tensordot(np.array(_WEIGHTS), maps, axes=1)
-    limit = np.abs(cam).max()
-    ax.imshow(cam, cmap="RdBu_r", vmin=-limit, vmax=limit, extent=(4.8, 5.5, 0.17, 0.87))
+    limit = float(np.abs(cam).max())
+    ax.imshow(cam, cmap=viz.SIGNED_CMAP, vmin=-limit, vmax=limit, extent=(4.15, 4.8, 0.38, 1.03))
     ax.text(
-        5.15,
-        0.95,
-        "$M_c(x, y) = \\sum_k w_k^c f_k(x, y)$\n(7, 7), any sign",
+        4.47,
+        1.1,
+        "$M_c = \\sum_k w_k^c f_k$\n(7, 7), any sign",
         ha="center",
         va="bottom",
-        fontsize=8.5,
+        fontsize=FONT,
     )
-    _arrow(ax, (5.55, 0.52), (6.35, 0.52), "upsample")
-    big = np.kron(cam, np.ones((4, 4)))
-    ax.imshow(_digit(), cmap="gray", extent=(6.4, 7.3, 0.07, 0.97))
-    ax.imshow(
-        big, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.55, extent=(6.4, 7.3, 0.07, 0.97)
-    )
-    ax.text(
-        7.4,
-        0.52,
-        "CAM on the image\n(28, 28):\nred for class $c$,\nblue against",
-        fontsize=8.5,
-        va="center",
-    )
+    _arrow(ax, (4.85, 0.7), (5.6, 0.7), "upsample")
+    picture = viz.overlay(_digit(), cam, signed=True, vmax=limit, size=(112, 112))
+    ax.imshow(picture, extent=(5.65, 6.45, 0.3, 1.1))
+    ax.text(6.52, 0.7, "red raises $S_c$,\nblue lowers it", va="center", fontsize=FONT)
     fig.suptitle(
         "Class activation mapping (Zhou et al. 2016, Fig. 2), for the MNIST network", fontsize=10
     )
@@ -153,7 +142,11 @@ def gap_k_maps() -> plt.Figure:
     """Global average pooling: each of the K feature maps is averaged to one number."""
     maps = _maps(seed=3, n=4)
     fig, axes = plt.subplots(
-        2, 5, figsize=(8, 3.2), gridspec_kw={"height_ratios": [3, 1]}, layout="constrained"
+        2,
+        5,
+        figsize=(viz.MAX_WIDTH_IN, 2.9),
+        gridspec_kw={"height_ratios": [3, 1]},
+        layout="constrained",
     )
     columns = {0: (0, "1"), 1: (1, "2"), 2: (2, "3"), 4: (3, "128")}
     for j in range(5):
@@ -161,8 +154,8 @@ def gap_k_maps() -> plt.Figure:
         bottom.axis("off")
         if j not in columns:
             top.axis("off")
-            top.text(0.5, 0.5, "...", ha="center", va="center", fontsize=20)
-            bottom.text(0.5, 0.5, "...", ha="center", va="center", fontsize=14)
+            top.text(0.5, 0.5, "…", ha="center", va="center", fontsize=20)
+            bottom.text(0.5, 0.5, "…", ha="center", va="center", fontsize=14)
             continue
         k, name = columns[j]
         top.imshow(maps[k], cmap="Greys", vmin=0, vmax=1)
@@ -171,14 +164,14 @@ def gap_k_maps() -> plt.Figure:
         for spine in top.spines.values():
             spine.set_color(_MAP_COLORS[k])
             spine.set_linewidth(2)
-        top.set_title(f"$f_{{{name}}}$: (7, 7)", fontsize=9)
+        top.set_title(f"$f_{{{name}}}$: (7, 7)", fontsize=FONT)
         bottom.text(
             0.5,
             0.5,
             f"$F_{{{name}}} = \\frac{{1}}{{49}}\\sum_{{x,y}} f_{{{name}}} = {maps[k].mean():.2f}$",
             ha="center",
             va="center",
-            fontsize=10,
+            fontsize=FONT,
             color=_MAP_COLORS[k],
         )
     fig.suptitle(

@@ -2,7 +2,7 @@
 
 >>> figure = deletion_and_insertion()
 >>> [ax.get_title() for ax in figure.axes][-1]
-'probability of the class'
+'probability of the class (schematic)'
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def deletion_and_insertion() -> plt.Figure:
     order = np.argsort(-saliency.ravel(), kind="stable")
     blurred = gaussian_filter(image, 5, truncate=1.0, mode="nearest")
     fractions = [0.0, 0.1, 0.25, 0.5]
-    fig = plt.figure(figsize=(9, 3.4))
-    grid = fig.add_gridspec(2, 6, width_ratios=[1, 1, 1, 1, 0.25, 3.2], wspace=0.08, hspace=0.35)
+    fig = plt.figure(figsize=(7.4, 3.5))
+    grid = fig.add_gridspec(2, 6, width_ratios=[1, 1, 1, 1, 0.3, 3.0], wspace=0.08, hspace=0.4)
     for row, (label, start, end) in enumerate(
         [("deletion", image, np.zeros_like(image)), ("insertion", blurred, image)]
     ):
@@ -42,26 +42,27 @@ def deletion_and_insertion() -> plt.Figure:
             ax.imshow(shown.reshape(image.shape), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{f:.0%} {'removed' if row == 0 else 'shown'}", fontsize=8)
+            ax.set_title(f"{f:.0%} {'removed' if row == 0 else 'shown'}", fontsize=9)
             if col == 0:
-                ax.set_ylabel(f"{label}\nimage {image.shape}", fontsize=9)
+                ax.set_ylabel(label, fontsize=10)
     ax = fig.add_subplot(grid[:, 5])
     t = np.linspace(0, 1, 101)
     deletion = 0.97 * np.exp(-t / 0.08) + 0.02
     insertion = 0.05 + 0.92 * (1 - np.exp(-t / 0.1))
     ax.fill_between(t, deletion, color="tab:red", alpha=0.25)
-    ax.plot(t, deletion, color="tab:red", label="deletion: small area is good")
+    ax.plot(t, deletion, color="tab:red")
     ax.fill_between(t, insertion, color="tab:blue", alpha=0.12)
-    ax.plot(t, insertion, color="tab:blue", label="insertion: large area is good")
-    ax.set_xlabel("fraction of the pixels, most important first (map order)")
+    ax.plot(t, insertion, color="tab:blue")
+    ax.set_xlabel("fraction of pixels, in the map's order", fontsize=9)
     ax.set_ylim(0, 1.05)
     ax.set_xlim(0, 1)
-    ax.set_title("probability of the class")
-    ax.legend(loc="center right", fontsize=8, frameon=False)
-    ax.text(0.5, 0.3, "area under the curve\n(AUC, trapezoid rule)", ha="center", fontsize=8)
+    ax.tick_params(labelsize=9)
+    ax.set_title("probability of the class (schematic)", fontsize=10)
+    ax.text(0.3, 0.12, "deletion:\nsmall area is good", color="tab:red", fontsize=9)
+    ax.text(0.3, 0.62, "insertion:\nlarge area is good", color="tab:blue", fontsize=9)
     fig.suptitle(
-        "Deletion puts the map's top pixels to 0 (black); insertion puts them into a blurred copy",
+        "Deletion sets the map's top pixels to 0; insertion puts them into a blurred copy",
         fontsize=10,
     )
-    fig.subplots_adjust(left=0.04, right=0.98, top=0.84, bottom=0.15)
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.83, bottom=0.15)
     return fig
