@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from cam_edu.validate import as_heatmap, as_threshold
+from cam_edu.validate import as_float_array, as_heatmap, as_threshold, check_finite
 
 
 def bbox_from_cam(heatmap, threshold: float = 0.2) -> tuple[int, int, int, int]:
@@ -131,6 +131,47 @@ def box_area(box) -> float:
     """
     y0, x0, y1, x1 = as_box(box)
     return (y1 - y0) * (x1 - x0)
+
+
+def ink_box(image, level: float = 0.5) -> tuple[int, int, int, int]:
+    """The box around an image's ink: the pixels brighter than ``level`` times its maximum.
+
+    For a digit on a dark background this is where the object is, the true box a map's
+    box is compared with. ``level`` 0.5 makes the ink the strokes of
+    :func:`cam_edu.reading.cam_numbers`.
+
+    Args:
+        image: one image ``(H, W)`` or ``(H, W, 1)``, ink bright on a dark background.
+        level: fraction of the image's maximum, in ``(0, 1]``.
+
+    Returns:
+        ``(y0, x0, y1, x1)`` with exclusive ends.
+
+    Raises:
+        ValueError: for an image without ink (maximum <= 0), or not one channel.
+
+    >>> im = np.zeros((6, 6)); im[1, 2] = 1.0; im[3, 4] = 0.8; im[5, 0] = 0.2
+    >>> ink_box(im)
+    (1, 2, 4, 5)
+    """
+    picture = check_finite(as_float_array(image, "image"), "image")
+    if picture.ndim == 3 and picture.shape[-1] == 1:
+        picture = picture[..., 0]
+    if picture.ndim != 2:
+        raise ValueError(f"image must be one image (H, W) or (H, W, 1); got shape {picture.shape}.")
+    if not isinstance(level, numbers.Real) or isinstance(level, bool) or not 0 < level <= 1:
+        raise ValueError(
+            f"level must be a fraction of the image's maximum in (0, 1]; got {level!r}."
+        )
+    peak = float(picture.max())
+    if not peak > 0:
+        raise ValueError(
+            f"image has maximum {peak:g}, so it has no ink to box; expected bright ink on a "
+            "dark background (grey levels >= 0)."
+        )
+    ink = picture > level * peak
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
 def _maps_and_boxes(heatmaps, boxes, name: str) -> tuple[np.ndarray, list]:

@@ -394,6 +394,32 @@ class ScoreCAM(ChannelWeightMethod):
         return weights
 
 
+def score_cam_weights(
+    model, images, class_index=None, layer: str | None = None, batch_size: int = 64, output=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score-CAM's channel weights: the class probability of the image masked by each channel.
+
+    Each channel ``A_k`` ``(h, w)`` of the layer is upsampled (bilinear) to the image and
+    min-max scaled to a mask ``H_k`` in [0, 1] (a constant channel gives an all-zero
+    mask); the weight ``w_k`` is the target class's probability on ``image * H_k``
+    (:meth:`ScoreCAM.channel_weights`). :func:`score_cam` sums the channels with them.
+
+    Args:
+        model, images, class_index, layer, batch_size, output: as :func:`score_cam`.
+
+    Returns:
+        ``(weights, activations, logits)``: the weights ``(N, K)`` in [0, 1], the layer's
+        activations ``(N, h, w, K)`` and the logits ``(N, C)`` of the unmasked images.
+
+    >>> weights, A, logits = score_cam_weights(model, x_test[:4], layer="conv2")  # doctest: +SKIP
+    """
+    method = ScoreCAM(model, layer, output, batch_size)
+    x = as_model_images(images, model)
+    activations, logits = method.engine.forward(x)
+    classes = target_classes(logits, class_index)
+    return method.channel_weights(activations, None, x, classes), activations, logits
+
+
 def score_cam(
     model, images, class_index=None, layer: str | None = None, batch_size: int = 64, output=None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -406,7 +432,7 @@ def score_cam(
     and the authors' code (the sigmoid for a one-unit sigmoid head); the map is
     :math:`\mathrm{ReLU}(\sum_k w_k A_k)` at the layer's resolution. The paper's
     baseline term :math:`f(X_b)` is left out, as in the authors' code and
-    tf-keras-vis. All ``N * K`` masked images go through the model in batches.
+    tf-keras-vis. The weights are :func:`score_cam_weights`.
 
     Args:
         model: a built Keras CNN.

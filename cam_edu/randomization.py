@@ -70,15 +70,22 @@ def per_image_rank_correlation(maps_a, maps_b) -> np.ndarray:
     )
 
 
-def rank_correlation(maps_a, maps_b) -> float:
+def rank_correlation(maps_a, maps_b, absolute: bool = False) -> float:
     """Mean over images of :func:`per_image_rank_correlation`, leaving out the images
-    where a map is constant; NaN if all are.
+    where a map is constant; NaN if all are. With ``absolute``, the mean of ``|rho|``: an
+    inverted ranking (-1) is as far from "unrelated" as +1 (the randomization column of
+    :func:`cam_edu.comparison.compare_methods`).
 
     >>> rank_correlation(np.ones((1, 2, 2)), np.ones((1, 2, 2)))
     nan
+    >>> a = np.arange(8.0).reshape(2, 2, 2)
+    >>> rank_correlation(a, np.stack([a[0], -a[1]])), rank_correlation(a, -a, absolute=True)
+    (0.0, 1.0)
     """
     values = per_image_rank_correlation(maps_a, maps_b)
-    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+    if not np.isfinite(values).any():
+        return float("nan")
+    return float(np.nanmean(np.abs(values) if absolute else values))
 
 
 def weighted_layers(model: keras.Model) -> list:

@@ -388,6 +388,33 @@ def mark_truth_x(ax, x: float, label: str | None = None):
     return ax.axvline(x, color=TRUTH_COLOR, lw=1.6, label=label, path_effects=_stroked(1.6))
 
 
+def draw_window(ax, box, label: str | None = None, image_shape=None):
+    """Draw a window of the input ``(y0, x0, y1, x1)`` (exclusive ends), such as the pixels
+    one cell of a map sees: dotted light grey with a dark edge, neither a box found from a
+    map (dashed white, :func:`draw_box`) nor a true one. Returns the rectangle.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> draw_window(ax, (13, 5, 28, 23), image_shape=(28, 28)).get_linestyle()
+    ':'
+    >>> plt.close(fig)
+    """
+    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
+    rect = mpl.patches.Rectangle(
+        (x0 - 0.5, y0 - 0.5),
+        x1 - x0,
+        y1 - y0,
+        fill=False,
+        color="0.85",
+        lw=1.6,
+        linestyle=":",
+        label=label,
+        path_effects=_stroked(1.6),
+    )
+    ax.add_patch(rect)
+    return rect
+
+
 def show_image(ax, image, title: str = "") -> None:
     """Draw an input image alone (grey levels for one channel), untouched, without ticks."""
     raw = np.asarray(image)

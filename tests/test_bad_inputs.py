@@ -411,7 +411,7 @@ CASES += [  # perturbation maps and faithfulness metrics
          "fractions", "increasing, shape (steps + 1,)", "(2, 5)"),
     Case("pointing-box-count", "localize.pointing_game", "one box for two maps",
          lambda z: localize.pointing_game(np.stack([M, M]), [(0, 0, 4, 4)]), ValueError,
-         "true_boxes", "one each", "2 heatmaps but 1"),
+         "true_boxes", "one box per map", "2 heatmaps but 1"),
     Case("randomization-method", "randomization.randomization_correlation", "a misspelled method",
          lambda z: randomization.randomization_correlation(z.model, X, "grad-cam"), ValueError,
          "method", "one of ['cam', 'gradcam'", "'grad-cam'"),

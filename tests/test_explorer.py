@@ -5,14 +5,12 @@ course's picture language (signed maps centred at 0, the others min-max) and the
 shows the scale's numbers, the class menu lists each class once and keeps the chosen class
 across images (also on a canvas with two digits of different classes),
 the picture is rendered at the size the page shows it (times the pixel ratio), the raw
-map has whole-number ticks, lesson 3 points at the caption, a redraw does only the work
+map has whole-number ticks, the caption gives the true class, a redraw does only the work
 that changed, and preprocessed inputs (keras.applications) are shown rescaled.
 The real-browser side of the same behaviour is in ``tests/test_browser.py``.
 """
 
 import io
-import json
-from pathlib import Path
 
 import keras
 import matplotlib as mpl
@@ -23,8 +21,6 @@ import pytest
 import cam_edu.explorer.state as state_module
 from cam_edu.explorer.state import ExplorerState, caption, description
 from cam_edu.widgets import cam_explorer
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def frame(explorer) -> np.ndarray:
@@ -236,15 +232,12 @@ def test_the_raw_map_has_whole_number_ticks(digits):
         assert len(visible) >= 3 and all(float(t).is_integer() for t in visible), ticks
 
 
-# --- 6. lesson 3 points at the caption ------------------------------------------------------
+# --- 6. the caption says the true class ------------------------------------------------------
 
 
-def test_lesson_3_says_where_the_true_class_is_shown(explorer):
-    nb = json.loads((REPO / "notebooks" / "03_cam_explorer_mnist.ipynb").read_text())
-    text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    assert "the title shows the true class" not in text
-    assert "the caption shows the true class" in text
+def test_the_caption_shows_the_true_class_and_the_picture_does_not_need_a_title(explorer):
     assert "true class: <b>a</b>" in explorer.caption.value
+    assert "true class" not in " ".join(ax.get_title() for ax in explorer.figure.fig.axes)
 
 
 # --- only the work that changed -------------------------------------------------------------

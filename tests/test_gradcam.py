@@ -315,6 +315,21 @@ def test_rank_correlation():
         rank_correlation(a, a[0])
 
 
+def test_rank_correlation_absolute_is_the_mean_of_abs_rho():
+    """Against scipy image by image: one inverted map counts as +1 with ``absolute``."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(2)
+    a, b = rng.random((4, 5, 5)), rng.random((4, 5, 5))
+    b[0], b[1] = a[0] ** 2, -a[1]  # rho +1 and -1
+    b[2, :3] = 0.0  # a tie block
+    rhos = [spearmanr(x.ravel(), y.ravel()).statistic for x, y in zip(a, b, strict=True)]
+    assert rank_correlation(a, b) == pytest.approx(np.mean(rhos))
+    assert rank_correlation(a, b, absolute=True) == pytest.approx(np.mean(np.abs(rhos)))
+    assert rank_correlation(a[:2], b[:2], absolute=True) == pytest.approx(1.0)
+    assert np.isnan(rank_correlation(np.zeros((1, 2, 2)), a[:1, :2, :2], absolute=True))
+
+
 def test_cascading_randomization(gap_model, digits):
     before = [w.copy() for w in gap_model.get_weights()]
     steps = cascading_randomization(gap_model, digits, seed=0)

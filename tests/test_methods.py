@@ -174,6 +174,24 @@ def test_score_cam_weights_are_probabilities_of_masked_images(kernel, images):
     np.testing.assert_allclose(maps[:, 0, 0], np.maximum(z * 0.5, 0.0), rtol=1e-5, atol=1e-7)
 
 
+def test_score_cam_weights_by_hand(small_cnn):
+    """Layer c2 is at image size: mask k is channel k min-max scaled, its weight p_c(x * mask)."""
+    x = np.random.default_rng(7).random((2, 12, 12, 1), dtype=np.float32)
+    classes = np.array([2, 0])
+    weights, activations, logits = perturbation.score_cam_weights(small_cnn, x, classes, "c2")
+    A = keras.Model(small_cnn.inputs, small_cnn.get_layer("c2").output).predict(x, verbose=0)
+    np.testing.assert_allclose(activations, A, rtol=1e-5, atol=1e-6)
+    for n, c in enumerate(classes):
+        low, high = A[n].min(axis=(0, 1)), A[n].max(axis=(0, 1))  # (K,)
+        masks = np.where(high > low, (A[n] - low) / np.maximum(high - low, 1e-30), 0.0)
+        masked = x[n] * np.moveaxis(masks, -1, 0)[..., None]  # (K, 12, 12, 1)
+        expected = small_cnn.predict(masked.astype(np.float32), verbose=0)[:, c]
+        np.testing.assert_allclose(weights[n], expected, rtol=1e-4, atol=1e-6)
+    maps, same_logits = perturbation.score_cam(small_cnn, x, classes, layer="c2")
+    np.testing.assert_allclose(maps, np.maximum(np.einsum("nhwk,nk->nhw", A, weights), 0), 1e-4)
+    np.testing.assert_allclose(logits, same_logits)
+
+
 def test_score_cam_on_a_real_architecture(mobilenet):
     x = np.random.default_rng(6).uniform(-1, 1, (2, 96, 96, 3)).astype(np.float32)
     layer = "block_13_expand_relu"

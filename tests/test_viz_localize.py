@@ -239,3 +239,51 @@ def test_share_in_box_rejects_bad_input():
         share_in_box(maps, [(0, 0, 2, 2), (0, 0, 1.5, 2)])
     with pytest.raises(ValueError, match="batch"):
         share_in_box(np.ones((4, 4)), [(0, 0, 2, 2)])
+
+
+def test_ink_box_of_a_drawn_digit_and_its_level():
+    from cam_edu.localize import ink_box
+
+    image = np.zeros((28, 28, 1))
+    image[5:20, 9, 0] = 1.0  # a stroke, rows 5-19 of column 9
+    image[12, 9:16, 0] = 0.8  # a bar to column 15
+    image[25, 25, 0] = 0.3  # a faint speck: below half the maximum, not ink
+    assert ink_box(image) == (5, 9, 20, 16)
+    assert ink_box(image[..., 0], level=0.2) == (5, 9, 26, 26)  # the speck counts now
+    assert ink_box(image, level=0.9) == (5, 9, 20, 10)  # only the brightest stroke
+
+
+def test_ink_box_rejects_an_empty_or_colour_image_and_a_bad_level():
+    from cam_edu.localize import ink_box
+
+    with pytest.raises(ValueError, match="no ink"):
+        ink_box(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="one image"):
+        ink_box(np.ones((8, 8, 3)))
+    with pytest.raises(ValueError, match="level"):
+        ink_box(np.ones((8, 8)), level=50)
+    with pytest.raises(ValueError, match="NaN|finite"):
+        ink_box(np.full((8, 8), np.nan))
+
+
+def test_a_window_is_drawn_dotted_unlike_found_and_true_boxes():
+    import matplotlib.pyplot as plt
+
+    from cam_edu.viz import TRUTH_COLOR, draw_box, draw_window
+
+    fig, ax = plt.subplots()
+    window = draw_window(ax, (13, 5, 28, 23), image_shape=(28, 28))
+    found, truth = draw_box(ax, (1, 1, 5, 5)), draw_box(ax, (1, 1, 5, 5), truth=True)
+    styles = {r.get_linestyle() for r in (window, found, truth)}
+    assert len(styles) == 3  # three kinds of box, three line styles
+    assert window.get_edgecolor()[:3] != truth.get_edgecolor()[:3]
+    assert truth.get_edgecolor()[:3] == pytest.approx(plt.matplotlib.colors.to_rgb(TRUTH_COLOR))
+    assert (window.get_x(), window.get_y(), window.get_width(), window.get_height()) == (
+        4.5,
+        12.5,
+        18,
+        15,
+    )
+    with pytest.raises(ValueError, match="outside the image"):
+        draw_window(ax, (13, 5, 30, 23), image_shape=(28, 28))
+    plt.close(fig)

@@ -132,7 +132,8 @@ def cam_paper_pipeline() -> plt.Figure:
     ax.imshow(picture, extent=(5.65, 6.45, 0.3, 1.1))
     ax.text(6.52, 0.7, "red raises $S_c$,\nblue lowers it", va="center", fontsize=FONT)
     fig.suptitle(
-        "Class activation mapping (Zhou et al. 2016, Fig. 2), for the MNIST network", fontsize=10
+        "Class activation mapping (Zhou et al. 2016, Fig. 2), for the MNIST network (toy maps)",
+        fontsize=10,
     )
     return fig
 

@@ -140,8 +140,8 @@ def gradcam_pp_weights():
         ax,
         2.4,
         3.5,
-        r"$\alpha_k^c = \frac{1}{Z}\,\Sigma_{i,j}\ g_k(i,j)$"
-        + "\nmean of all gradients, both signs",
+        r"$\alpha_k^c = \Sigma_{i,j}\ g_k(i,j)\ /\ Z$"
+        + "\nmean over the Z = HW positions, both signs",
         RESULT,
         width=4.3,
         height=1.0,
