@@ -33,7 +33,7 @@ setup: $(STAMP)
 # Jupyter refuses to start as root (containers, cloud machines) without --allow-root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# RISE (jupyterlab-rise, a dev dependency) is in it: Alt+R presents a notebook as slides.
+# RISE (jupyterlab-rise, in the extra "course") is in it: Alt+R presents a notebook as slides.
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
