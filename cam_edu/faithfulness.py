@@ -78,7 +78,7 @@ def _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, in
     x = as_model_images(images, model)
     maps = maps_at_image_size(heatmaps, x)
     steps = check_steps(steps, maps.shape[1] * maps.shape[2])
-    scores = ClassScores(model, batch_size)
+    scores = ClassScores(model, batch_size=batch_size)
     classes = scores.targets(scores.logits(x), class_index)
     base = baseline_images(x, baseline)
     return probability_curves(scores, x, maps, classes, steps, base, insert)

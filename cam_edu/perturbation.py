@@ -39,7 +39,7 @@ from scipy.ndimage import gaussian_filter
 
 from cam_edu.cam import class_probabilities
 from cam_edu.channels import ChannelWeightMethod
-from cam_edu.engine import logits_engine
+from cam_edu.engine import engine, logits_engine
 from cam_edu.extras import require
 from cam_edu.inputs import as_model_images
 from cam_edu.layers import output_index, require_model
@@ -58,6 +58,8 @@ class ClassScores:
     Args:
         model: a built Keras CNN; a final softmax or sigmoid is removed (as in
             :func:`cam_edu.layers.cut_model`).
+        layer: the layer whose activation :meth:`activations` returns (``None``: what
+            the global pooling reads; see :func:`cam_edu.layers.find_target`).
         batch_size: images per model call.
         output: for a model with several outputs, the scored one (a name or an index;
             ``None``: the first).
@@ -68,13 +70,17 @@ class ClassScores:
         num_classes: ``C`` (2 for a one-unit sigmoid head).
     """
 
-    def __init__(self, model: keras.Model, batch_size: int = 64, output=None):
+    def __init__(self, model: keras.Model, layer=None, batch_size: int = 64, output=None):
         self.model = require_model(model)
         self.batch_size = _positive_int(batch_size, "batch_size")
-        # the one compiled path, shared per model
-        self._scores = logits_engine(model, output_index(model, output))
+        self._layer, self._output = layer, output_index(model, output)
+        self._scores = logits_engine(model, self._output)  # the one compiled path, per model
         self.binary = self._scores.binary
         self.num_classes = self._scores.num_classes
+
+    def activations(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(A (N, h, w, K), logits (N, C))`` of checked images, in one call, at ``layer``."""
+        return engine(self.model, self._layer, self._output).forward(np.asarray(images, np.float32))
 
     def logits(self, batches: Iterator[np.ndarray] | np.ndarray) -> np.ndarray:
         """Logits ``(M, C)`` of images ``(M, H, W, ch)`` or of an iterator of such batches."""
@@ -191,7 +197,7 @@ def occlusion_map(
             f"{patch}. Use a smaller patch (e.g. {max(1, min(height, width) // 4)})."
         )
     base = baseline_images(x, baseline)
-    scores = ClassScores(model, batch_size, output)
+    scores = ClassScores(model, None, batch_size, output)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
     positions = [
@@ -284,7 +290,7 @@ def lime_map(
             f"lime_map needs images (N, H, W, 1) or (N, H, W, 3), as its superpixels are "
             f"found on a colour image; got shape {x.shape}."
         )
-    scores = ClassScores(model, batch_size, output)
+    scores = ClassScores(model, None, batch_size, output)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
     gray = x.shape[-1] == 1
@@ -379,7 +385,7 @@ class ScoreCAM(ChannelWeightMethod):
 
     def __init__(self, model, layer=None, output=None, batch_size: int = 64):
         super().__init__(model, layer, output)
-        self.scores = ClassScores(model, batch_size, self.output_index)
+        self.scores = ClassScores(model, None, batch_size, self.output_index)
 
     def channel_weights(self, activations, gradients, images=None, classes=None):
         """``w[n, k]`` = the probability of class ``c_n`` on image ``n`` times the mask
