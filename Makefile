@@ -10,15 +10,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# TensorFlow's settings for every command here (cam_edu itself sets no variable): its
+# info and warning lines hidden (errors kept), oneDNN off so numbers match across machines.
 export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
+# Everything: the CPU TensorFlow wheel and every extra (dev includes instructor, course,
+# explorer and lime). `pip install cam_edu` alone is the light core; see the README.
+EXTRAS := cpu,dev
 
 .PHONY: lab test setup lint benchmark exercises checkpoints clean slides site prefetch diagrams lessons
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cam_edu)" --env TF_CPP_MIN_LOG_LEVEL 3 --env TF_ENABLE_ONEDNN_OPTS 0
 	touch $(STAMP)
 
@@ -27,7 +33,7 @@ setup: $(STAMP)
 # Jupyter refuses to start as root (containers, cloud machines) without --allow-root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# RISE (jupyterlab-rise, a dev dependency) is in it: Alt+R presents a notebook as slides.
+# RISE (jupyterlab-rise, in the extra "course") is in it: Alt+R presents a notebook as slides.
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-import cam_edu  # noqa: F401  (before TensorFlow: sets TF_CPP_MIN_LOG_LEVEL)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 from cam_edu.timing import Timing, compare, time_call
 
 REDRAW_TARGET_MS = 10.0  # median, server side
@@ -354,8 +354,7 @@ def bench_compiled_floor(model, x: np.ndarray, name: str, repeat: int = 5) -> li
             row(
                 "cost over a compiled forward pass",
                 f"{label} ÷ compiled forward, {name}",
-                f"{len(x)} images {'×'.join(map(str, x.shape[1:]))}, layer "
-                f"{engine(model).target.name}",
+                f"{len(x)} images {'×'.join(map(str, x.shape[1:]))}, layer {engine(model).layer}",
                 f"cam_edu.{label}(model, x)",
                 "tf.function(model)(x)",
                 ta,
@@ -446,7 +445,7 @@ def bench_redraw(model, x: np.ndarray, labels=None, rounds: int = 20) -> dict:
     """Latency of the explorer (:func:`cam_edu.widgets.cam_explorer`) on cached CAM features.
 
     Each sample sets one control's value the way a student does (the widget redraws
-    through its observer): alpha, class, colormap, threshold and image in turn.
+    through its observer): alpha, class, upsampling, threshold and image in turn.
     Returns the median and 90th percentile in ms, overall and per control.
     """
     from cam_edu.widgets import cam_explorer
@@ -455,7 +454,7 @@ def bench_redraw(model, x: np.ndarray, labels=None, rounds: int = 20) -> dict:
     changes = {
         "alpha": (explorer.alpha, [0.3, 0.7]),
         "class": (explorer.klass, None),
-        "colormap": (explorer.cmap, ["viridis", "jet"]),
+        "upsampling": (explorer.upsampling, ["nearest", "bilinear"]),
         "threshold": (explorer.threshold, [0.5, 0.2]),
         "image": (explorer.image, [min(1, len(x) - 1), 0]),
     }

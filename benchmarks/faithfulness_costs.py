@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cam_edu.engine import logits_engine
+from cam_edu.engine import engine, logits_engine
 from cam_edu.perturbation import (
-    ClassScores,
     grid_segmentation,
     lime_map,
     occlusion_map,
@@ -31,9 +30,9 @@ def _model_images_per_image(method: str, model, x, patch, stride, num_samples) -
         per_axis = [
             len(range(0, n - patch + 1, stride)) + ((n - patch) % stride > 0) for n in x.shape[1:3]
         ]
-        return 1 + per_axis[0] * per_axis[1]
+        return 2 + per_axis[0] * per_axis[1]  # the image, again beside its occluded copies
     if method == "Score-CAM":
-        return 1 + ClassScores(model).activations(x[:1])[0].shape[-1]
+        return 1 + engine(model).forward(x[:1])[0].shape[-1]
     return 1 + num_samples
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-import cam_edu  # noqa: F401  (before TensorFlow: sets TF_CPP_MIN_LOG_LEVEL)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 from cam_edu.exercises.safe_io import atomic_write
 
 HERE = Path(__file__).resolve().parent

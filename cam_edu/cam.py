@@ -28,8 +28,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cam_edu.channels import ChannelWeightMethod
 from cam_edu.engine import Engine, engine, two_classes
-from cam_edu.layers import GLOBAL_POOLING, require_model, walk_layers
+from cam_edu.layers import (
+    GLOBAL_POOLING,
+    describe_output,
+    output_index,
+    require_model,
+    walk_layers,
+)
 from cam_edu.validate import as_class_index, as_features, as_float_array, as_weights
 
 _BEFORE_DENSE = (keras.layers.Dropout,)
@@ -195,7 +202,26 @@ def _dense_after(layers: list, start: int):
     return after[0]
 
 
-def cam_head(model: keras.Model) -> CamHead:
+def _head_of_output(model: keras.Model, index: int):
+    """``(pooling, dense)`` feeding output ``index`` of a model with several outputs (a
+    class head and a box head side by side), or ``(None, None)``: read from the graph."""
+    layers = [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
+
+    def maker(tensor):
+        return next((la for la in layers if la.output is tensor), None)
+
+    layer = maker(model.outputs[index])
+    while isinstance(layer, _AFTER_DENSE):
+        layer = maker(layer.input)
+    if not isinstance(layer, keras.layers.Dense):
+        return None, None
+    pool = maker(layer.input)
+    while isinstance(pool, _BEFORE_DENSE):
+        pool = maker(pool.input)
+    return (pool, layer) if isinstance(pool, GLOBAL_POOLING) else (None, None)
+
+
+def cam_head(model: keras.Model, output=None) -> CamHead:
     """Find the global pooling -> Dense head of ``model`` and return what CAM needs.
 
     The pooling layer may be ``GlobalAveragePooling2D`` or ``GlobalMaxPooling2D``;
@@ -203,7 +229,9 @@ def cam_head(model: keras.Model) -> CamHead:
     anything (softmax, sigmoid, none). Nested models are searched too: a pretrained
     ``keras.applications`` base inside a transfer-learning model (Sequential or
     functional, branching or not), or a nested head. The feature maps are the tensor
-    the pooling layer reads, wherever it is made.
+    the pooling layer reads, wherever it is made. A model with several outputs (e.g. a
+    class head and a box head) is read at ``output`` (a name or an index; the first if
+    ``None``).
 
     Raises:
         ValueError: if the model has no such head; the message names the layers
@@ -217,18 +245,30 @@ def cam_head(model: keras.Model) -> CamHead:
     ((4, 3), 'f')
     """
     require_model(model)
-    layers = [la for la, _ in walk_layers(model) if not isinstance(la, keras.Model)]
-    pool_at = [i for i, la in enumerate(layers) if isinstance(la, GLOBAL_POOLING)]
-    dense = _dense_after(layers, pool_at[-1]) if pool_at else None
-    if dense is None:
-        raise ValueError(
-            f"model {model.name!r} has no global-pooling -> Dense head, which CAM needs; its "
-            f"last layers are: {_describe_tail(layers)}. CAM reads the class weights of one "
-            "Dense layer right after GlobalAveragePooling2D. For any other CNN (Flatten -> "
-            "Dense, several Dense layers, ...) use Grad-CAM: cam_edu.grad_cam(model, images)."
-        )
-    pool = layers[pool_at[-1]]
-    explain = engine(model, pool.input)
+    index = output_index(model, output)
+    if len(model.outputs) > 1:
+        pool, dense = _head_of_output(model, index)
+        if dense is None:
+            raise ValueError(
+                f"{describe_output(model, index)} of model {model.name!r} is not made by a "
+                "Dense layer right after global pooling, which CAM needs (it reads that "
+                "layer's class weights). Choose the classification output with output=, or "
+                "use Grad-CAM: cam_edu.grad_cam(model, images, output=...)."
+            )
+    else:
+        layers = [la for la, _ in walk_layers(model) if not isinstance(la, keras.Model)]
+        pool_at = [i for i, la in enumerate(layers) if isinstance(la, GLOBAL_POOLING)]
+        dense = _dense_after(layers, pool_at[-1]) if pool_at else None
+        if dense is None:
+            raise ValueError(
+                f"model {model.name!r} has no global-pooling -> Dense head, which CAM needs; "
+                f"its last layers are: {_describe_tail(layers)}. CAM reads the class weights "
+                "of one Dense layer right after GlobalAveragePooling2D. For any other CNN "
+                "(Flatten -> Dense, several Dense layers, ...) use Grad-CAM: "
+                "cam_edu.grad_cam(model, images)."
+            )
+        pool = layers[pool_at[-1]]
+    explain = engine(model, pool.input, index)
     kernel = np.asarray(dense.kernel, dtype=np.float32)
     bias = (
         np.asarray(dense.bias, dtype=np.float32)
@@ -244,107 +284,52 @@ def cam_head(model: keras.Model) -> CamHead:
         kernel,
         bias,
         pooling,
-        explain.target.name,
+        explain.layer,
         dense.name,
         binary,
         explain,
     )
 
 
-def _input_rescaling(model: keras.Model):
-    """The model's first layer if it is a ``Rescaling`` of 0-255 pixels (scale < 0.1)."""
-    for layer, _ in walk_layers(model):
-        if isinstance(layer, keras.layers.InputLayer | keras.Model):
-            continue
-        if isinstance(layer, keras.layers.Rescaling) and float(np.max(layer.scale)) < 0.1:
-            return layer
-        return None
-    return None
+class CAM(ChannelWeightMethod):
+    """CAM: a channel's weight is the Dense kernel's ``w[k, c]``; the map keeps its sign.
 
-
-def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndarray:
-    """Check that ``images`` is a batch the model accepts: shape ``(N, *model input shape)``.
-
-    Also refuses integer (0-255) images for a float model that does not rescale them
-    itself, and [0, 1] images for a model starting with a ``Rescaling`` of 0-255 pixels
-    (``Rescaling(1/255)``, or ``Rescaling(1/127.5, offset=-1)`` as in MobileNetV3).
+    Its layer is fixed (what the global pooling reads) and it needs no gradient: one
+    forward pass gives every class's map.
     """
-    require_model(model)
-    arr = as_float_array(images, name)
-    expected = tuple(model.inputs[0].shape[1:])
-    want = f"(N, {', '.join(map(str, expected))})"
 
-    def matches(shape) -> bool:
-        return len(shape) == len(expected) and all(
-            e is None or g == e for g, e in zip(shape, expected, strict=True)
-        )
+    display_name = "CAM"
+    needs_gradients = False
+    relu = False
 
-    if arr.ndim != len(expected) + 1:
-        hint = ""
-        if matches(arr.shape):
-            hint = f" For one image add the batch axis: {name}[None]."
-        elif expected[-1] == 1 and matches((*arr.shape[1:], 1)):
-            hint = f" The channel axis is missing: {name}[..., None]."
-        elif expected[-1] == 1 and matches((*arr.shape, 1)):
-            hint = (
-                f" For one grayscale image add the batch and channel axes: {name}[None, ..., None]."
+    def __init__(self, model: keras.Model, layer=None, output=None):
+        if layer is not None:
+            raise ValueError(
+                f"layer={layer!r} is for Grad-CAM; CAM always uses the tensor the global "
+                "pooling reads. Use method 'gradcam' (cam_edu.grad_cam) to explain another layer."
             )
-        raise ValueError(
-            f"{name} must have shape {want}, a batch, for model {model.name!r}; got shape "
-            f"{arr.shape}.{hint}"
-        )
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch (N = 0); pass at least one image.")
-    if not matches(arr.shape[1:]):
-        hint = ""
-        if arr.shape[-1] == 1 and expected[-1] == 3:
-            hint = f" Grayscale into an RGB model: np.repeat({name}, 3, axis=-1)."
-        elif arr.shape[-1] == 3 and expected[-1] == 1:
-            hint = f" RGB into a grayscale model: {name}.mean(axis=-1, keepdims=True)."
-        elif arr.shape[1] == expected[-1]:
-            hint = f" Channels first? Use np.transpose({name}, (0, 2, 3, 1))."
-        raise ValueError(
-            f"{name} has shape {arr.shape}, but model {model.name!r} expects {want}.{hint}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(
-            f"{name} contains {int(np.isnan(arr).sum())} NaN and {int(np.isinf(arr).sum())} "
-            "inf values; expected finite pixel values."
-        )
-    raw = (
-        images.numpy()
-        if hasattr(images, "numpy") and not isinstance(images, np.ndarray)
-        else images
-    )
-    dtype = np.asarray(raw).dtype
-    model_dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
-    rescaling = _input_rescaling(model)
-    rescales = rescaling is not None
-    if np.issubdtype(dtype, np.integer) and "float" in model_dtype and not rescales:
-        raise TypeError(
-            f"{name} has integer dtype {dtype} (values {arr.min():g}..{arr.max():g}), but model "
-            f"{model.name!r} takes {model_dtype} inputs and does not rescale them; expected "
-            f"float images as in training (the course's models: [0, 1]). Convert with "
-            f"{name}.astype('float32') / 255 (for ResNet50: "
-            f"cam_edu.course.imagenet.preprocess({name}))."
-        )
-    if rescales and np.issubdtype(dtype, np.floating) and 0 < arr.max() <= 1.0:
-        raise ValueError(
-            f"{name} has values in [{arr.min():g}, {arr.max():g}], but model {model.name!r} "
-            f"starts with Rescaling(scale={float(np.max(rescaling.scale)):.6g}, "
-            f"offset={float(np.max(rescaling.offset)):g}), so it expects pixel values 0..255. "
-            f"Pass {name} * 255 (or the original uint8 images)."
-        )
-    return arr
+        super().__init__(model, None, output)
+
+    def _engine(self, model, layer, index):
+        self.head = cam_head(model, index)
+        return self.head.engine
+
+    def channel_weights(self, activations, gradients, images=None, classes=None):
+        """``w[n, k] = kernel[k, classes[n]]``, ``(N, K)``: the Dense weights."""
+        return self.head.kernel[:, classes].T
 
 
-def compute_cam(model: keras.Model, images, class_index=None) -> tuple[np.ndarray, np.ndarray]:
+def compute_cam(
+    model: keras.Model, images, class_index=None, output=None
+) -> tuple[np.ndarray, np.ndarray]:
     """CAMs for a batch in one forward pass, at feature resolution.
 
     Args:
         model: a Keras model with a global pooling -> Dense head (see :func:`cam_head`).
         images: a batch the model accepts, shape ``(N, H_in, W_in, channels)``.
         class_index: ``None`` for each image's predicted class, an int, or ``(N,)`` ints.
+        output: for a model with several outputs, the explained one (a name or an index;
+            ``None``: the first, with a warning saying so).
 
     Returns:
         ``(cams, logits)``: the CAMs ``(N, H, W)`` of the chosen classes and the
@@ -353,10 +338,4 @@ def compute_cam(model: keras.Model, images, class_index=None) -> tuple[np.ndarra
 
     >>> cams, logits = compute_cam(model, x_test[:4])  # doctest: +SKIP
     """
-    head = cam_head(model)
-    x = as_model_images(images, model)
-    features, logits = head.engine.forward(x)
-    chosen = logits.argmax(axis=1) if class_index is None else class_index
-    chosen = as_class_index(chosen, num_classes=head.kernel.shape[1], batch=x.shape[0])
-    cams = np.einsum("nhwk,kn->nhw", features, head.kernel[:, chosen])
-    return cams.astype(np.float32), logits
+    return CAM(model, output=output)(images, class_index)

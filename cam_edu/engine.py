@@ -46,8 +46,11 @@ def two_classes(scores):
 class Engine:
     """Compiled activations, logits and gradients of one model at one target tensor.
 
+    It holds the model's layers (through ``split``), never the model itself, so that the
+    per-model cache (:func:`engine`) lets a model go when its user drops it.
+
     Attributes:
-        target: the explained tensor (:class:`cam_edu.layers.Target`).
+        layer: the explained tensor's name (:attr:`cam_edu.layers.Target.name`).
         split: the Keras model ``input -> [A (N, H, W, K), logits (N, C or 1)]``.
         binary: whether a one-unit sigmoid head is expanded to two classes.
         num_classes: ``C`` after that expansion.
@@ -55,9 +58,9 @@ class Engine:
             must not add one).
     """
 
-    def __init__(self, model: keras.Model, target: Target):
-        self.target = target
-        self.split = split_model(model, target)
+    def __init__(self, model: keras.Model, target: Target, output: int = 0):
+        self.layer = target.name
+        self.split = split_model(model, target, output=output)
         self.binary = self.split.outputs[1].shape[-1] == 1
         self.num_classes = 2 if self.binary else int(self.split.outputs[1].shape[-1])
         self.traces = 0
@@ -114,8 +117,8 @@ class LogitsEngine:
         traces: how many times the compiled function was traced.
     """
 
-    def __init__(self, model: keras.Model):
-        self.logits_model = logits_model(model)
+    def __init__(self, model: keras.Model, output: int = 0):
+        self.logits_model = logits_model(model, output)
         self.binary = self.logits_model.outputs[0].shape[-1] == 1
         self.num_classes = 2 if self.binary else int(self.logits_model.outputs[0].shape[-1])
         self.traces = 0
@@ -132,27 +135,52 @@ class LogitsEngine:
         return self._logits(images).numpy()
 
 
-_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LOGITS = ("logits only",)  # the cache key of a model's LogitsEngine
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def engine(model: keras.Model, layer=None) -> Engine:
+def model_cache(model: keras.Model) -> dict:
+    """A dict that lives as long as ``model``: compiled paths and copies made for it.
+
+    Held weakly by the model: when the user drops the model, the dict goes with it. Its
+    values must not hold the model itself (that would keep it alive): engines hold its
+    layers, copies hold their own.
+    """
+    check_backend()
+    return _CACHES.setdefault(model, {})
+
+
+def check_backend() -> None:
+    """Refuse a Keras backend other than TensorFlow: cam_edu compiles with ``tf.function``."""
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            f"cam_edu computes with Keras on TensorFlow, but Keras runs on "
+            f"{keras.backend.backend()!r} here (KERAS_BACKEND). Set KERAS_BACKEND=tensorflow "
+            "before Keras is imported."
+        )
+
+
+def engine(model: keras.Model, layer=None, output: int = 0) -> Engine:
     """The :class:`Engine` of ``model`` at ``layer`` (``None``: what the global pooling
-    reads; a name; or a symbolic tensor), built once and cached per model."""
-    per_model = _ENGINES.setdefault(model, {})
-    key = layer if layer is None or isinstance(layer, str) else ("tensor", id(layer))
-    if key not in per_model:
-        target = find_target(model, layer)
-        same = [
-            e for e in per_model.values() if isinstance(e, Engine) and e.target[:3] == target[:3]
-        ]
-        per_model[key] = same[0] if same else Engine(model, target)
-    return per_model[key]
+    reads; a name; or a symbolic tensor) and output index ``output``, built once and kept
+    as long as the model (:func:`model_cache`)."""
+    cache = model_cache(model)
+    alias = ("alias", layer, output) if layer is None or isinstance(layer, str) else None
+    if alias in cache:
+        return cache[alias]
+    target = find_target(model, layer)
+    key = ("engine", target.layer, target.kind, output)
+    if key not in cache:
+        cache[key] = Engine(model, target, output)
+    if alias is not None:
+        cache[alias] = cache[key]
+    return cache[key]
 
 
-def logits_engine(model: keras.Model) -> LogitsEngine:
-    """The :class:`LogitsEngine` of ``model``, built once and cached per model."""
-    per_model = _ENGINES.setdefault(model, {})
-    if _LOGITS not in per_model:
-        per_model[_LOGITS] = LogitsEngine(model)
-    return per_model[_LOGITS]
+def logits_engine(model: keras.Model, output: int = 0) -> LogitsEngine:
+    """The :class:`LogitsEngine` of ``model`` at output index ``output``, built once and
+    kept as long as the model."""
+    cache = model_cache(model)
+    key = ("logits", output)
+    if key not in cache:
+        cache[key] = LogitsEngine(model, output)
+    return cache[key]

@@ -67,6 +67,56 @@ def require_model(model, name: str = "model") -> keras.Model:
     )
 
 
+def output_index(model: keras.Model, output=None) -> int:
+    """The index of the explained output: ``None`` (the first), an index, or a name.
+
+    A model with several outputs (e.g. a class head and a box head) is explained at one of
+    them; a wrong name or index raises ``ValueError`` listing the outputs.
+
+    >>> i = keras.Input((4,))
+    >>> heads = [keras.layers.Dense(3, name="cls")(i), keras.layers.Dense(4, name="box")(i)]
+    >>> m = keras.Model(i, heads)
+    >>> output_index(m), output_index(m, "box"), output_index(m, 1)
+    (0, 1, 1)
+    """
+    if output is None:
+        return 0
+    names = output_names(model)
+    count = len(model.outputs)
+    listed = ", ".join(f"{k}: {n!r}" for k, n in enumerate(names)) or f"0..{count - 1}"
+    if isinstance(output, str):
+        if output in names:
+            return names.index(output)
+        close = difflib.get_close_matches(output, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"model {model.name!r} has no output named {output!r}.{hint} Its outputs are "
+            f"({listed}); pass output= one of those names or indices."
+        )
+    if isinstance(output, bool) or not isinstance(output, int) or not 0 <= output < count:
+        raise ValueError(
+            f"output must be an output's name or an index in [0, {count - 1}] of model "
+            f"{model.name!r} (outputs {listed}); got {output!r}."
+        )
+    return int(output)
+
+
+def output_names(model: keras.Model) -> list[str]:
+    """The names of ``model``'s outputs, in the order of ``model.outputs``: the keys of a
+    dict of outputs, else the layers' names (``model.output_names``)."""
+    if len(model.outputs) > 1 and isinstance(model.output, dict):
+        pairs = list(model.output.items())
+        return [next((k for k, v in pairs if v is t), str(i)) for i, t in enumerate(model.outputs)]
+    return list(getattr(model, "output_names", None) or [])
+
+
+def describe_output(model: keras.Model, index: int) -> str:
+    """``"output 'box' (1 of 2)"``: which output is explained, for messages and titles."""
+    names = output_names(model)
+    name = repr(names[index]) if index < len(names) else str(index)
+    return f"output {name} ({index + 1} of {len(model.outputs)})"
+
+
 def walk_layers(model: keras.Model) -> Iterator[tuple[keras.layers.Layer, tuple]]:
     """Yield ``(layer, parents)`` for every layer, depth first, nested models included.
 
@@ -317,15 +367,27 @@ def _computing_layers(model: keras.Model) -> list:
     return [la for la in model.layers if not isinstance(la, keras.layers.InputLayer)]
 
 
-def _final_layer(model: keras.Model):
-    """The layer that makes ``model``'s (first) output, or ``None`` if not a layer."""
+def _final_layer(model: keras.Model, output: int = 0):
+    """The layer that makes ``model``'s output ``output``, or ``None`` if not a layer."""
     layers = _computing_layers(model)
     if not layers:
         return None
+    if len(model.outputs) > 1:
+        wanted = model.outputs[output]
+        return next((la for la in layers if _makes(la, wanted)), None)
     last = layers[-1]
     if isinstance(model, keras.Sequential) or isinstance(last, keras.Model):
         return last
     return last if last.output is model.outputs[0] else None
+
+
+def _makes(layer, tensor) -> bool:
+    """Whether ``tensor`` is the output (or one of the outputs) of ``layer``'s call."""
+    try:
+        out = layer.output
+    except (AttributeError, ValueError):
+        return False
+    return any(t is tensor for t in (out if isinstance(out, list | tuple) else [out]))
 
 
 def outputs_logits(model: keras.Model) -> bool:
@@ -349,6 +411,8 @@ def outputs_logits(model: keras.Model) -> bool:
 
 def _refuse_hidden_softmax(model: keras.Model) -> None:
     """Refuse a head that squashes before a reshaping layer: its output is probabilities."""
+    if len(model.outputs) > 1:
+        return  # the heads are not in a row: no one tail to read
     layers = _computing_layers(model)
     tail = []
     for layer in reversed(layers):
@@ -377,8 +441,9 @@ def _logits_call(layer, *args, **kwargs):
     return layer(*args, **kwargs)
 
 
-def _run(model: keras.Model, call) -> tuple:
-    """Rebuild ``model``'s graph on new inputs, calling every layer through ``call``."""
+def _run(model: keras.Model, call, output: int = 0) -> tuple:
+    """Rebuild ``model``'s graph on new inputs, calling every layer through ``call``;
+    return the inputs and the output ``output``."""
     if isinstance(model, keras.Sequential):
         inputs = keras.Input(batch_shape=tuple(model.inputs[0].shape), dtype=model.inputs[0].dtype)
         x = inputs
@@ -387,19 +452,22 @@ def _run(model: keras.Model, call) -> tuple:
         return inputs, x
     clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
     inputs = clone.inputs[0] if len(clone.inputs) == 1 else clone.inputs
-    return inputs, clone.outputs[0]
+    return inputs, clone.outputs[output]
 
 
-def _rebuild(model: keras.Model, target: Target | None, strip: bool) -> keras.Model:
+def _rebuild(
+    model: keras.Model, target: Target | None, strip: bool, output: int = 0
+) -> keras.Model:
     """``model`` on its own input, returning ``[activation, output]`` (or just ``output``).
 
     ``target.parents`` starts at ``model``; a target in a nested model is reached by
     rebuilding that model in turn, inside the call of this one. With ``strip`` the
-    final softmax or sigmoid is left out, so the output is the logits.
+    final softmax or sigmoid is left out, so the output is the logits. ``output`` is the
+    index of the returned output of a model with several (nested models: their first).
     """
     if strip:
         _refuse_hidden_softmax(model)
-    final = _final_layer(model) if strip else None
+    final = _final_layer(model, output) if strip else None
     child = target.parents[1] if target is not None and len(target.parents) > 1 else None
     captured = []
 
@@ -415,18 +483,20 @@ def _rebuild(model: keras.Model, target: Target | None, strip: bool) -> keras.Mo
             captured.append(args[0] if target.kind == "input" else out)
         return out
 
-    inputs, output = _run(model, call)
+    inputs, result = _run(model, call, output)
     if target is None:
-        return keras.Model(inputs, output, name=f"{model.name}_logits")
+        return keras.Model(inputs, result, name=f"{model.name}_logits")
     if len(captured) != 1:
         raise ValueError(
             f"layer {target.name!r} is called {len(captured)} times in model {model.name!r}; "
             "cam_edu explains a layer that is called exactly once. Name another layer."
         )
-    return keras.Model(inputs, [captured[0], output], name=f"{model.name}_at_{target.layer.name}")
+    return keras.Model(inputs, [captured[0], result], name=f"{model.name}_at_{target.layer.name}")
 
 
-def split_model(model: keras.Model, target: Target, logits: bool = True) -> keras.Model:
+def split_model(
+    model: keras.Model, target: Target, logits: bool = True, output: int = 0
+) -> keras.Model:
     """A model on ``model``'s input returning ``[activation (N, H, W, K), output (N, C)]``.
 
     Args:
@@ -437,26 +507,29 @@ def split_model(model: keras.Model, target: Target, logits: bool = True) -> kera
             ``Softmax`` or softmax/sigmoid ``Activation`` layer is left out, a final
             ``Dense`` with any activation becomes its affine part ``x @ kernel + bias``,
             also inside a nested last model.
+        output: the index of the explained output (:func:`output_index`).
 
     Raises:
         ValueError: the output is probabilities that cannot be undone (a softmax inside
             a convolution before ``Flatten``), or the layer is called several times.
     """
-    return _rebuild(require_model(model), target, strip=logits)
+    return _rebuild(require_model(model), target, strip=logits, output=output)
 
 
-def logits_model(model: keras.Model) -> keras.Model:
+def logits_model(model: keras.Model, output=None) -> keras.Model:
     """``model`` with its final softmax or sigmoid left out: input ``(N, ...)`` to logits
-    ``(N, C)``, on the same layers (no weights are copied).
+    ``(N, C)`` of one output (``None``: the first; a name or an index), on the same layers
+    (no weights are copied).
 
     Raises:
         ValueError: the output is probabilities that cannot be undone (a softmax inside
             a convolution before ``Flatten``).
     """
-    return _rebuild(require_model(model), None, strip=True)
+    require_model(model)
+    return _rebuild(model, None, strip=True, output=output_index(model, output))
 
 
-def cut_model(model: keras.Model, layer=None, logits: bool = True) -> keras.Model:
+def cut_model(model: keras.Model, layer=None, logits: bool = True, output=None) -> keras.Model:
     """A model returning ``[activation of layer, pre-activation logits]``.
 
     Args:
@@ -464,12 +537,14 @@ def cut_model(model: keras.Model, layer=None, logits: bool = True) -> keras.Mode
         layer: a layer name, a symbolic tensor of the model, or ``None`` for the
             tensor the global pooling reads (see :func:`find_target`).
         logits: if ``False``, return only the activation.
+        output: the explained output of a model with several (name or index).
 
     Returns:
         a ``keras.Model`` mapping the model's input ``(N, ...)`` to
         ``[(N, H, W, K), (N, C)]`` (or just ``(N, H, W, K)``).
     """
-    split = split_model(model, find_target(model, layer), logits=True)
+    index = output_index(require_model(model), output)
+    split = split_model(model, find_target(model, layer), logits=True, output=index)
     if logits:
         return split
     return keras.Model(split.inputs[0], split.outputs[0], name=split.name)

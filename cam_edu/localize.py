@@ -273,3 +273,105 @@ def share_in_box(heatmaps, boxes) -> np.ndarray:
         inside[i] = m[y0:y1, x0:x1].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, inside / total, np.nan)
+
+
+# --- scores against true boxes, per image and in one row
+
+
+def pointing_game(heatmaps, true_boxes, tolerance: int = 0) -> np.ndarray:
+    """Whether each map's maximum lies inside its true box (Zhang et al. 2016), ``(N,)`` bool.
+
+    Args:
+        heatmaps: ``(N, H, W)`` maps at the boxes' (image) resolution.
+        true_boxes: ``(N, 4)`` boxes ``(y0, x0, y1, x1)`` with exclusive ends.
+        tolerance: pixels the maximum may lie outside the box (the paper: 15 at 224 px).
+
+    The maximum is the first one in row-major order if there are ties.
+
+    >>> maps = np.zeros((2, 8, 8)); maps[0, 2, 3] = 1.0; maps[1, 7, 7] = 1.0
+    >>> pointing_game(maps, [(1, 1, 4, 4), (1, 1, 4, 4)]).tolist()
+    [True, False]
+    """
+    maps, boxes = _maps_and_boxes(heatmaps, true_boxes, "true_boxes")
+    peaks = np.unravel_index(maps.reshape(len(maps), -1).argmax(axis=1), maps.shape[1:])
+    t = float(tolerance)
+    return np.array(
+        [
+            y0 - t <= py + 0.5 <= y1 + t and x0 - t <= px + 0.5 <= x1 + t
+            for (y0, x0, y1, x1), py, px in zip(boxes, *peaks, strict=True)
+        ]
+    )
+
+
+class LocalizationScore(NamedTuple):
+    """Localization of a batch of maps against true boxes.
+
+    Attributes:
+        pointing: fraction of maps whose maximum lies in the true box.
+        box_accuracy: fraction whose box (20 % of max rule) has IoU >= 0.5 with the truth.
+        mean_iou: mean IoU of those boxes with the truth.
+    """
+
+    pointing: float
+    box_accuracy: float
+    mean_iou: float
+
+
+def localization_score(heatmaps, true_boxes, threshold: float = 0.2, min_iou: float = 0.5):
+    """Pointing game and box accuracy (:func:`cam_edu.localize.box_accuracy`) in one row.
+
+    >>> maps = np.zeros((2, 10, 10)); maps[0, 2:5, 3:8] = 1.0; maps[1, 6:9, 6:9] = 1.0
+    >>> localization_score(maps, [(2, 3, 5, 8), (0, 0, 4, 4)])
+    LocalizationScore(pointing=0.5, box_accuracy=0.5, mean_iou=0.5)
+    """
+    boxes = box_accuracy(heatmaps, true_boxes, threshold, min_iou)
+    hits = pointing_game(heatmaps, true_boxes)
+    return LocalizationScore(float(hits.mean()), boxes.accuracy, boxes.mean_iou)
+
+
+class BoxTruth:
+    """Localization against true boxes, per image: box IoU >= ``min_iou`` and pointing game.
+
+    One of the ``truth`` objects :func:`compare_methods` takes: ``per_image(maps)`` gives
+    ``{column: (N,) values}``, ``summary(values)`` one number per column, ``chance`` the
+    same numbers for a map that knows nothing, and ``higher_is_better`` per column.
+
+    Args:
+        boxes: ``(N, 4)`` true boxes ``(y0, x0, y1, x1)``, exclusive ends, image pixels.
+        image_shape: ``(H, W)`` of the images (for the chance of the pointing game).
+        threshold: the box rule's fraction of the map's maximum (CAM paper: 0.2).
+        min_iou: IoU for a box to count as found (CAM paper: 0.5).
+
+    The chance of the pointing game is the mean fraction of the image the true box
+    covers: where a maximum drawn uniformly at random lands in the box.
+
+    >>> truth = BoxTruth([(0, 0, 4, 4), (4, 4, 8, 8)], (8, 8))
+    >>> maps = np.zeros((2, 8, 8)); maps[:, :4, :4] = 1.0
+    >>> {k: v.tolist() for k, v in truth.per_image(maps).items()}
+    {'box IoU>=0.5': [1.0, 0.0], 'pointing': [1.0, 0.0]}
+    >>> truth.chance
+    {'box IoU>=0.5': nan, 'pointing': 0.25}
+    """
+
+    def __init__(self, boxes, image_shape, threshold: float = 0.2, min_iou: float = 0.5):
+        self.boxes = [as_box(b, "boxes[i]") for b in boxes]
+        self.threshold, self.min_iou = threshold, min_iou
+        self.columns = (f"box IoU>={min_iou:g}", "pointing")
+        self.higher_is_better = dict.fromkeys(self.columns, True)
+        height, width = image_shape[:2]
+        covered = np.mean([(y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in self.boxes])
+        self.chance = {self.columns[0]: float("nan"), "pointing": float(covered / height / width)}
+
+    def per_image(self, maps) -> dict[str, np.ndarray]:
+        """``{column: (N,)}``: 1.0 where the box is found / the maximum is in the box."""
+        scores = box_accuracy(maps, self.boxes, self.threshold, self.min_iou)
+        found = [
+            b is not None and iou(b, t) >= self.min_iou
+            for b, t in zip(scores.boxes, self.boxes, strict=True)
+        ]
+        hits = pointing_game(maps, self.boxes)
+        return {self.columns[0]: np.array(found, float), "pointing": hits.astype(float)}
+
+    def summary(self, values: dict[str, np.ndarray]) -> dict[str, float]:
+        """The fraction of images per column."""
+        return {c: float(np.mean(values[c])) for c in self.columns}

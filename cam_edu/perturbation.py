@@ -27,6 +27,7 @@ altered copies go through the model in batches of ``batch_size``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import warnings
 from collections.abc import Callable, Iterator
 from unittest import mock
@@ -36,10 +37,13 @@ import numpy as np
 import tensorflow as tf
 from scipy.ndimage import gaussian_filter
 
-from cam_edu.cam import as_model_images, class_probabilities
+from cam_edu.cam import class_probabilities
+from cam_edu.channels import ChannelWeightMethod
 from cam_edu.engine import engine, logits_engine
-from cam_edu.layers import require_model
-from cam_edu.validate import as_class_index
+from cam_edu.extras import require
+from cam_edu.inputs import as_model_images
+from cam_edu.layers import output_index, require_model
+from cam_edu.validate import target_classes
 
 
 def _positive_int(value, name: str, hint: str = "") -> int:
@@ -57,6 +61,8 @@ class ClassScores:
         layer: the layer whose activation :meth:`activations` returns (``None``: what
             the global pooling reads; see :func:`cam_edu.layers.find_target`).
         batch_size: images per model call.
+        output: for a model with several outputs, the scored one (a name or an index;
+            ``None``: the first).
 
     Attributes:
         binary: the model has a one-unit sigmoid head, whose logit ``z`` counts as the
@@ -64,17 +70,17 @@ class ClassScores:
         num_classes: ``C`` (2 for a one-unit sigmoid head).
     """
 
-    def __init__(self, model: keras.Model, layer=None, batch_size: int = 64):
+    def __init__(self, model: keras.Model, layer=None, batch_size: int = 64, output=None):
         self.model = require_model(model)
         self.batch_size = _positive_int(batch_size, "batch_size")
-        self._layer = layer
-        self._scores = logits_engine(model)  # the one compiled path, shared per model
+        self._layer, self._output = layer, output_index(model, output)
+        self._scores = logits_engine(model, self._output)  # the one compiled path, per model
         self.binary = self._scores.binary
         self.num_classes = self._scores.num_classes
 
     def activations(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(A (N, h, w, K), logits (N, C))`` of checked images, in one call, at ``layer``."""
-        return engine(self.model, self._layer).forward(np.asarray(images, np.float32))
+        return engine(self.model, self._layer, self._output).forward(np.asarray(images, np.float32))
 
     def logits(self, batches: Iterator[np.ndarray] | np.ndarray) -> np.ndarray:
         """Logits ``(M, C)`` of images ``(M, H, W, ch)`` or of an iterator of such batches."""
@@ -89,9 +95,7 @@ class ClassScores:
 
     def targets(self, logits: np.ndarray, class_index) -> np.ndarray:
         """``(N,)`` classes: each image's predicted class if ``class_index`` is None."""
-        if class_index is None:
-            return logits.argmax(axis=1)
-        return as_class_index(class_index, self.num_classes, len(logits))
+        return target_classes(logits, class_index)
 
 
 def _rebatch(batches: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
@@ -154,6 +158,7 @@ def occlusion_map(
     stride: int = 4,
     baseline=0.0,
     batch_size: int = 64,
+    output=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Occlusion sensitivity (Zeiler & Fergus 2014): the class logit's drop under a patch.
 
@@ -173,6 +178,7 @@ def occlusion_map(
         baseline: the occluder: a number (0 = black for [0, 1] images), or ``"blur"``
             for the same patch of a blurred copy (see :func:`baseline_images`).
         batch_size: images per model call.
+        output: for a model with several outputs, the explained one (name or index).
 
     Returns:
         ``(maps, logits)``: ``(N, H, W)`` maps at image resolution (positive where
@@ -191,7 +197,7 @@ def occlusion_map(
             f"{patch}. Use a smaller patch (e.g. {max(1, min(height, width) // 4)})."
         )
     base = baseline_images(x, baseline)
-    scores = ClassScores(model, batch_size=batch_size)
+    scores = ClassScores(model, None, batch_size, output)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
     positions = [
@@ -211,7 +217,10 @@ def occlusion_map(
     for i, j in positions:
         covered[i : i + patch, j : j + patch] += 1
     for k in range(n):
-        drops = logits[k, classes[k]] - scores.logits(occluded(k))[:, classes[k]]
+        # the image itself goes first in the stream of its occluded copies: computed in the
+        # same batch, an occlusion that changes nothing gives a drop of exactly 0
+        scored = scores.logits(itertools.chain([x[k : k + 1]], occluded(k)))[:, classes[k]]
+        drops = scored[0] - scored[1:]
         for (i, j), drop in zip(positions, drops, strict=True):
             maps[k, i : i + patch, j : j + patch] += drop
     return (maps / covered).astype(np.float32), logits
@@ -231,6 +240,7 @@ def lime_map(
     hide_color: float | None = None,
     progress: bool = False,
     batch_size: int = 64,
+    output=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """LIME for images (Ribeiro et al. 2016), through ``lime.lime_image``.
 
@@ -262,6 +272,7 @@ def lime_map(
             release) always shows it; with ``progress=False`` it is replaced by a plain
             loop for the duration of the call.
         batch_size: images per model call.
+        output: for a model with several outputs, the explained one (name or index).
 
     Returns:
         ``(maps, logits)``: ``(N, H, W)`` maps at image resolution (a superpixel's
@@ -270,7 +281,7 @@ def lime_map(
 
     >>> maps, logits = lime_map(model, x_test[:2], num_samples=500)  # doctest: +SKIP
     """
-    from lime import lime_image
+    lime_image = require("lime.lime_image", "lime", "LIME maps")
 
     x = as_model_images(images, model)
     num_samples = _positive_int(num_samples, "num_samples", " LIME's default is 1000.")
@@ -279,7 +290,7 @@ def lime_map(
             f"lime_map needs images (N, H, W, 1) or (N, H, W, 3), as its superpixels are "
             f"found on a colour image; got shape {x.shape}."
         )
-    scores = ClassScores(model, batch_size=batch_size)
+    scores = ClassScores(model, None, batch_size, output)
     logits = scores.logits(x)
     classes = scores.targets(logits, class_index)
     gray = x.shape[-1] == 1
@@ -290,9 +301,8 @@ def lime_map(
 
     segment = segmentation
     if segment is None:  # lime's own default, made here so that its result can be checked
-        from lime.wrappers.scikit_image import SegmentationAlgorithm
-
-        quickshift = SegmentationAlgorithm(
+        wrappers = require("lime.wrappers.scikit_image", "lime", "LIME maps")
+        quickshift = wrappers.SegmentationAlgorithm(
             "quickshift", kernel_size=4, max_dist=200, ratio=0.2, random_seed=seed
         )
 
@@ -362,19 +372,46 @@ def _min_max(maps: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
 
 
+class ScoreCAM(ChannelWeightMethod):
+    """Score-CAM: a channel's weight is the class probability of the image it masks.
+
+    Args:
+        model, layer, output: as :class:`cam_edu.channels.ChannelWeightMethod`.
+        batch_size: masked images per model call.
+    """
+
+    display_name = "Score-CAM"
+    needs_gradients = False
+
+    def __init__(self, model, layer=None, output=None, batch_size: int = 64):
+        super().__init__(model, layer, output)
+        self.scores = ClassScores(model, None, batch_size, self.output_index)
+
+    def channel_weights(self, activations, gradients, images=None, classes=None):
+        """``w[n, k]`` = the probability of class ``c_n`` on image ``n`` times the mask
+        ``H_k`` (channel ``k`` upsampled, min-max scaled), ``(N, K)``."""
+        size = images.shape[1:3]
+        weights = np.zeros((len(images), activations.shape[-1]), np.float64)
+        for n, (image, activation) in enumerate(zip(images, activations, strict=True)):
+            channels = np.moveaxis(activation, -1, 0)  # (K, h, w)
+            masks = tf.image.resize(channels[..., None], size, method="bilinear").numpy()
+            masked = (image[None] * _min_max(masks[..., 0])[..., None]).astype(np.float32)
+            weights[n] = self.scores.probabilities(masked)[:, classes[n]]
+        return weights
+
+
 def score_cam_weights(
-    model, images, class_index=None, layer: str | None = None, batch_size: int = 64
+    model, images, class_index=None, layer: str | None = None, batch_size: int = 64, output=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score-CAM's channel weights: the class probability of the image masked by each channel.
 
     Each channel ``A_k`` ``(h, w)`` of the layer is upsampled (bilinear) to the image and
     min-max scaled to a mask ``H_k`` in [0, 1] (a constant channel gives an all-zero
-    mask); the weight ``w_k`` is the target class's probability on ``image * H_k``. All
-    ``N * K`` masked images go through the model in batches. :func:`score_cam` sums the
-    channels with these weights.
+    mask); the weight ``w_k`` is the target class's probability on ``image * H_k``
+    (:meth:`ScoreCAM.channel_weights`). :func:`score_cam` sums the channels with them.
 
     Args:
-        model, images, class_index, layer, batch_size: as :func:`score_cam`.
+        model, images, class_index, layer, batch_size, output: as :func:`score_cam`.
 
     Returns:
         ``(weights, activations, logits)``: the weights ``(N, K)`` in [0, 1], the layer's
@@ -382,22 +419,15 @@ def score_cam_weights(
 
     >>> weights, A, logits = score_cam_weights(model, x_test[:4], layer="conv2")  # doctest: +SKIP
     """
+    method = ScoreCAM(model, layer, output, batch_size)
     x = as_model_images(images, model)
-    scores = ClassScores(model, layer, batch_size)
-    activations, logits = scores.activations(x)
-    classes = scores.targets(logits, class_index)
-    size = x.shape[1:3]
-    weights = np.zeros((len(x), activations.shape[-1]), np.float64)
-    for k in range(len(x)):
-        channels = np.moveaxis(activations[k], -1, 0)  # (K, h, w)
-        masks = tf.image.resize(channels[..., None], size, method="bilinear").numpy()
-        masked = (x[k : k + 1] * _min_max(masks[..., 0])[..., None]).astype(np.float32)
-        weights[k] = scores.probabilities(masked)[:, classes[k]]
-    return weights, activations, logits
+    activations, logits = method.engine.forward(x)
+    classes = target_classes(logits, class_index)
+    return method.channel_weights(activations, None, x, classes), activations, logits
 
 
 def score_cam(
-    model, images, class_index=None, layer: str | None = None, batch_size: int = 64
+    model, images, class_index=None, layer: str | None = None, batch_size: int = 64, output=None
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Score-CAM (Wang et al. 2020): channels weighted by the scores of masked inputs.
 
@@ -416,6 +446,7 @@ def score_cam(
         class_index: ``None`` (each image's predicted class), an int, or ``(N,)`` ints.
         layer: a layer with 4-D output; ``None`` = the last one.
         batch_size: images per model call.
+        output: for a model with several outputs, the explained one (name or index).
 
     Returns:
         ``(maps, logits)``: ``(N, h, w)`` maps at the layer's resolution (after ReLU,
@@ -423,9 +454,7 @@ def score_cam(
 
     >>> maps, logits = score_cam(model, x_test[:4], layer="conv2")  # doctest: +SKIP
     """
-    weights, activations, logits = score_cam_weights(model, images, class_index, layer, batch_size)
-    maps = np.einsum("nhwk,nk->nhw", activations, weights)
-    return np.maximum(maps, 0.0).astype(np.float32), logits
+    return ScoreCAM(model, layer, output, batch_size)(images, class_index)
 
 
 def grid_segmentation(rows: int = 8, cols: int | None = None) -> Callable[[np.ndarray], np.ndarray]:

@@ -168,6 +168,20 @@ def as_class_index(class_index, num_classes: int, batch: int, name: str = "class
     return arr.astype(int)
 
 
+def target_classes(logits: np.ndarray, class_index=None) -> np.ndarray:
+    """The explained class of each image ``(N,)``: its predicted class (the largest logit)
+    if ``class_index`` is ``None``, else ``class_index`` checked against the ``C`` classes.
+
+    >>> target_classes(np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 0.0]])).tolist()
+    [1, 0]
+    >>> target_classes(np.zeros((2, 3)), 2).tolist()
+    [2, 2]
+    """
+    if class_index is None:
+        return logits.argmax(axis=1)
+    return as_class_index(class_index, logits.shape[1], len(logits))
+
+
 def as_threshold(threshold, name: str = "threshold") -> float:
     """Check a relative threshold in ``(0, 1]``.
 

@@ -23,8 +23,10 @@ as an array (for the explorer).
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
+from typing import NamedTuple
 
 import matplotlib as mpl
 import matplotlib.patheffects
@@ -32,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from cam_edu.extras import require
 from cam_edu.localize import as_box
 from cam_edu.validate import as_float_array, as_heatmap
 
@@ -241,44 +244,105 @@ def overlay(
     >>> overlay(np.zeros((28, 28)), np.eye(7)).shape
     (28, 28, 3)
     """
-    raw = np.asarray(image)
-    one_channel = raw.ndim == 2 or raw.shape[-1] == 1
-    underlay = grey(image)
+    under = underlay(image, size)
     m = as_heatmap(heatmap)
-    alpha = (1.0 if one_channel else 0.6) if alpha is None else alpha
+    if m.shape != under.grey.shape:
+        m = upsample(m, under.grey.shape, method=method)
+    return compose(under, m, alpha, signed, vmin, vmax, cmap)
+
+
+class Underlay(NamedTuple):
+    """What a map is drawn over: the input in grey and, for a one-channel input, its outline.
+
+    Attributes:
+        grey: the input's grey levels at the picture's size ``(H, W)`` in ``[0, 1]``.
+        edge: its :func:`outline` ``(H, W)`` for a one-channel input, else ``None``.
+        alpha: the map's default opacity over it (:func:`default_alpha`).
+    """
+
+    grey: np.ndarray
+    edge: np.ndarray | None
+    alpha: float
+
+
+def underlay(image, size=None) -> Underlay:
+    """The :class:`Underlay` of ``image`` ``(H, W[, 1|3])`` at ``size`` (default its own):
+    made once per image, it serves every map drawn over it (:func:`compose`).
+
+    >>> under = underlay(np.zeros((28, 28, 1)), (56, 56))
+    >>> under.grey.shape, under.edge.shape, under.alpha
+    ((56, 56), (56, 56), 1.0)
+    """
+    g = grey(image)
+    size = g.shape if size is None else tuple(int(s) for s in size)
+    if g.shape != size:
+        g = _upsample(g, size, "bilinear")
+    alpha = default_alpha(image)
+    return Underlay(g, outline(image, size) if alpha == 1.0 else None, alpha)
+
+
+def compose(under: Underlay, heatmap, alpha=None, signed=False, vmin=None, vmax=None, cmap=None):
+    """The map ``heatmap`` (already at the underlay's size) over ``under``: float RGB
+    ``(H, W, 3)`` in ``[0, 1]``; the rest as :func:`overlay`.
+
+    >>> compose(underlay(np.zeros((4, 4))), np.eye(4)).shape
+    (4, 4, 3)
+    """
+    alpha = under.alpha if alpha is None else alpha
     if not isinstance(alpha, int | float | np.floating | np.integer) or isinstance(alpha, bool):
         raise TypeError(f"alpha must be a number in [0, 1] (the map's opacity); got {alpha!r}.")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1] (the map's opacity); got {alpha}.")
-    cmap = default_cmap(signed) if cmap is None else cmap
+    if np.shape(heatmap) != under.grey.shape:
+        raise ValueError(
+            f"heatmap has shape {np.shape(heatmap)}, but the underlay is {under.grey.shape}; "
+            "upsample it first (cam_edu.viz.upsample), or call overlay(image, heatmap)."
+        )
+    colored = colorize(heatmap, signed, vmin, vmax, cmap)
+    picture = _blend(np.repeat(under.grey[..., None], 3, axis=-1), colored, float(alpha))
+    if under.edge is not None:  # one channel: the input's outline on top
+        picture[under.edge > 0] = 1.0
+        picture[under.edge < 0] = 0.1
+    return picture
+
+
+def default_alpha(image) -> float:
+    """The map's default opacity over ``image``: opaque over a one-channel image (outlined
+    on top), 0.6 over a colour photo (seen in grey through the map).
+
+    >>> default_alpha(np.zeros((28, 28, 1))), default_alpha(np.zeros((8, 8, 3)))
+    (1.0, 0.6)
+    """
+    shape = np.shape(image)
+    return 1.0 if len(shape) == 2 or shape[-1] == 1 else 0.6
+
+
+def colorize(heatmap, signed: bool, vmin=None, vmax=None, cmap: str | None = None) -> np.ndarray:
+    """A map's colours, float RGB ``(H, W, 3)`` in ``[0, 1]``, by the course's rule:
+    :func:`map_norm` for the limits, :func:`default_cmap` unless ``cmap`` is given.
+
+    >>> rgb = colorize(np.array([[-1.0, 0.0, 1.0]]), signed=True)  # blue, white, red
+    >>> bool(rgb[0, 0, 2] > rgb[0, 0, 0]), bool(rgb[0, 2, 0] > rgb[0, 2, 2]), rgb[0, 1].min() > 0.9
+    (True, True, np.True_)
+    """
+    m = np.asarray(heatmap, np.float32)
+    table = _lookup_table(default_cmap(signed) if cmap is None else cmap)
+    norm = map_norm(m, signed, vmin, vmax)
+    scaled = (m - norm.vmin) * (len(table) / (norm.vmax - norm.vmin))  # matplotlib's bins
+    return table[np.clip(scaled, 0, len(table) - 1).astype(np.intp)]
+
+
+@functools.lru_cache(maxsize=32)
+def _lookup_table(cmap: str) -> np.ndarray:
+    """The colours of a named colormap, ``(N, 3)`` float32 (its N colours, as it maps
+    ``[0, 1]``: value ``x`` gets colour ``floor(x * N)``)."""
     if cmap not in mpl.colormaps:
         raise ValueError(
             f"cmap {cmap!r} is not a matplotlib colormap; try {UNSIGNED_CMAP!r} (unsigned maps) "
             f"or {SIGNED_CMAP!r} (signed maps)."
         )
-    size = underlay.shape if size is None else tuple(int(s) for s in size)
-    if underlay.shape != size:
-        underlay = _upsample(underlay, size, "bilinear")
-    if m.shape != size:
-        m = upsample(m, size, method=method)
-    norm = map_norm(m, signed, vmin, vmax)
-    colored = _colorize(np.clip(norm(m), 0.0, 1.0), cmap)
-    picture = _blend(np.repeat(underlay[..., None], 3, axis=-1), colored, float(alpha))
-    if one_channel:
-        edge = outline(image, size)
-        picture[edge > 0] = 1.0
-        picture[edge < 0] = 0.1
-    return picture
-
-
-def _colorize(normalized: np.ndarray, cmap) -> np.ndarray:
-    """Colors ``(..., 3)`` float32 of a map already scaled to ``[0, 1]``, unchecked.
-
-    ``cmap`` is a colormap name or a ``matplotlib.colors.Colormap`` (reuse one in a loop:
-    looking a name up copies the colormap).
-    """
-    colormap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
-    return colormap(normalized)[..., :3].astype(np.float32)
+    colormap = mpl.colormaps[cmap]
+    return colormap(np.arange(colormap.N))[:, :3].astype(np.float32)
 
 
 def _blend(rgb: np.ndarray, colored: np.ndarray, alpha: float) -> np.ndarray:
@@ -572,7 +636,8 @@ def show(fig, alt: str, dpi: int = 100) -> None:
     its fonts keep their point sizes.
     """
     import matplotlib.pyplot as plt
-    from IPython.display import Image, display
+
+    ipython = require("IPython.display", "course", "showing a figure in a notebook")
 
     if not isinstance(alt, str) or len(alt.split()) < 4:
         raise ValueError(
@@ -582,4 +647,4 @@ def show(fig, alt: str, dpi: int = 100) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    display(Image(data=buffer.getvalue(), format="png", alt=alt.strip()))
+    ipython.display(ipython.Image(data=buffer.getvalue(), format="png", alt=alt.strip()))

@@ -34,6 +34,7 @@ from cam_edu import (
     layers,
     localize,
     perturbation,
+    randomization,
     viz,
     widgets,
 )
@@ -408,11 +409,11 @@ CASES += [  # perturbation maps and faithfulness metrics
     Case("auc-swapped", "faithfulness.curve_auc", "the curves and the fractions swapped",
          lambda z: faithfulness.curve_auc(np.ones((2, 5)), np.linspace(0, 1, 5)), ValueError,
          "fractions", "increasing, shape (steps + 1,)", "(2, 5)"),
-    Case("pointing-box-count", "faithfulness.pointing_game", "one box for two maps",
-         lambda z: faithfulness.pointing_game(np.stack([M, M]), [(0, 0, 4, 4)]), ValueError,
-         "true_boxes", "one each", "2 heatmaps but 1"),
-    Case("randomization-method", "faithfulness.randomization_correlation", "a misspelled method",
-         lambda z: faithfulness.randomization_correlation(z.model, X, "grad-cam"), ValueError,
+    Case("pointing-box-count", "localize.pointing_game", "one box for two maps",
+         lambda z: localize.pointing_game(np.stack([M, M]), [(0, 0, 4, 4)]), ValueError,
+         "true_boxes", "one box per map", "2 heatmaps but 1"),
+    Case("randomization-method", "randomization.randomization_correlation", "a misspelled method",
+         lambda z: randomization.randomization_correlation(z.model, X, "grad-cam"), ValueError,
          "method", "one of ['cam', 'gradcam'", "'grad-cam'"),
 ]
 # fmt: on

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from cam_edu.course import checkpoints, models
+from cam_edu.course import checkpoints
 from cam_edu.course.checkpoints import (
     DATA_DIR,
     MANIFEST,
@@ -42,12 +42,6 @@ def test_checkpoints_meet_the_course_targets():
     assert accuracy["beam"] >= 0.95
     sizes = {name: (DATA_DIR / f"{name}.weights.h5").stat().st_size for name in RECIPES}
     assert max(sizes.values()) < 500_000, sizes  # small files: no optimizer state
-
-
-def test_models_offers_the_same_loader():
-    shipped = load_checkpoint("beam").get_weights()
-    for a, b in zip(models.load_checkpoint("beam").get_weights(), shipped, strict=True):
-        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12's target; the shipped net reaches 0.975")

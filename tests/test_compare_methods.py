@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from cam_edu import faithfulness, perturbation
+from cam_edu import faithfulness, perturbation, randomization
+from cam_edu.comparison import bootstrap_difference, compare_methods
 from cam_edu.course.cantilever.localization import PeakTruth, peak_error_summary
-from cam_edu.faithfulness import BoxTruth, bootstrap_difference, compare_methods
+from cam_edu.localize import BoxTruth
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ def test_compare_methods_rows_agree_with_the_metrics_one_by_one(model, images):
     scores = faithfulness.faithfulness_scores(model, images, ["gradcam"], steps=8)["gradcam"]
     assert result.summary["gradcam"]["deletion AUC"] == pytest.approx(scores.deletion_auc)
     assert result.summary["gradcam"]["insertion AUC"] == pytest.approx(scores.insertion_auc)
-    steps = faithfulness.randomization_correlation(model, images, "cam", seed=0)
+    steps = randomization.randomization_correlation(model, images, "cam", seed=0)
     rho = [
         spearmanr(a.ravel(), b.ravel()).statistic
         for a, b in zip(result.maps["cam"], steps[-1].maps, strict=True)

@@ -23,8 +23,9 @@ def test_rows_are_ratios_to_the_forward_pass(costs, gap_model, digits):
     for r in rows:
         assert r["ratio"] == pytest.approx(r["baseline_ms"] / r["candidate_ms"])
         assert r["ratio"] > 1  # each runs the model on many images, not one batch
-    # images through the model per input image: the original + 6 x 6 patch positions
-    # (28 px, patch 8, stride 4), + 64 channels of the "features" layer, + 10 samples
+    # images through the model per input image: the original (twice for occlusion: once
+    # more beside its copies) + 6 x 6 patch positions (28 px, patch 8, stride 4), + 64
+    # channels of the "features" layer, + 10 samples
     counts = [r["extra"]["model_images_per_image"] for r in rows]
-    assert counts == [37, 65, 11]
+    assert counts == [38, 65, 11]
     assert np.isfinite([r["ratio"] for r in rows]).all()

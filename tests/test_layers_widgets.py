@@ -80,7 +80,7 @@ def test_explorer_does_not_rerun_the_model(gap_model, digits, monkeypatch):
     explorer.alpha.value = 0.9
     explorer.follow.value = True
     explorer.image.value = 3
-    explorer.cmap.value = "viridis"
+    explorer.upsampling.value = "bicubic"
     explorer.upsampling.value = "nearest"
     np.testing.assert_allclose(explorer.heatmap, predicted[3], atol=1e-5)
 

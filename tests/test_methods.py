@@ -18,9 +18,11 @@ from scipy.special import expit
 from scipy.stats import pearsonr
 
 import cam_edu
-from cam_edu import faithfulness, perturbation
-from cam_edu.gradcam import cascading_randomization, grad_cam
+from cam_edu import faithfulness, localize, perturbation, randomization
+from cam_edu.course.cantilever.localization import error_summary
+from cam_edu.gradcam import grad_cam
 from cam_edu.methods import METHODS, get_method
+from cam_edu.randomization import cascading_randomization
 from cam_edu.viz import upsample
 
 SIDE = 8
@@ -397,9 +399,9 @@ def test_pointing_game_and_localization_score():
     maps[1, 0, 9] = 1.0  # max at (0, 9): outside (0, 0, 4, 4), 6 columns away
     maps[2, 5, 5] = 1.0
     boxes = [(2, 3, 5, 8), (0, 0, 4, 4), (5, 5, 6, 6)]
-    assert faithfulness.pointing_game(maps, boxes).tolist() == [True, False, True]
-    assert faithfulness.pointing_game(maps, boxes, tolerance=6).tolist() == [True, True, True]
-    score = faithfulness.localization_score(maps, boxes)
+    assert localize.pointing_game(maps, boxes).tolist() == [True, False, True]
+    assert localize.pointing_game(maps, boxes, tolerance=6).tolist() == [True, True, True]
+    score = localize.localization_score(maps, boxes)
     assert score.pointing == pytest.approx(2 / 3)
     # map 0: the values >= 20 % of 14 join up to the whole box; map 1 has no box near
     assert score.mean_iou == pytest.approx((1 + 0 + 1) / 3)
@@ -411,7 +413,7 @@ def test_error_summary_of_perfect_and_chance_guesses():
 
     true = np.random.default_rng(14).random(200)
     chance = chance_localization_errors(true, draws=50, seed=0)
-    summary = faithfulness.error_summary(np.zeros(200), chance)
+    summary = error_summary(np.zeros(200), chance)
     assert summary.median == summary.p90 == 0.0
     # a uniform guess on [0, 1] vs uniform faults: |U - V| has median 1 - 1/sqrt(2)
     assert summary.chance_median == pytest.approx(1 - 2**-0.5, abs=0.02)
@@ -445,13 +447,13 @@ def _edge_detector(model, images, class_index=None, layer=None):
 def test_randomization_separates_explanations_from_edge_detectors(small_cnn):
     x = np.random.default_rng(15).random((4, 12, 12, 1), dtype=np.float32)
     before = [w.copy() for w in small_cnn.get_weights()]
-    edges = faithfulness.randomization_correlation(small_cnn, x, _edge_detector, cascading=True)
+    edges = randomization.randomization_correlation(small_cnn, x, _edge_detector, cascading=True)
     assert [s.spearman for s in edges] == pytest.approx([1.0] * len(edges))
     for name in ("occlusion", "scorecam"):
-        steps = faithfulness.randomization_correlation(small_cnn, x, name, layer="c2")
+        steps = randomization.randomization_correlation(small_cnn, x, name, layer="c2")
         assert [s.layer for s in steps] == ["none (trained)", "all layers"]
         assert steps[0].spearman == pytest.approx(1.0) and steps[1].spearman < 0.9
-    cascade = faithfulness.randomization_correlation(small_cnn, x, "gradcam", 1, cascading=True)
+    cascade = randomization.randomization_correlation(small_cnn, x, "gradcam", 1, cascading=True)
     reference = cascading_randomization(small_cnn, x, 1)
     assert [s.layer for s in cascade] == [s.layer for s in reference]
     for w, w0 in zip(small_cnn.get_weights(), before, strict=True):
@@ -467,7 +469,7 @@ def test_nested_models(nested_model, digits):
     grad_maps, grad_logits = grad_cam(nested_model, x, layer="inner_conv1")
     assert maps.shape == grad_maps.shape == (2, 28, 28)
     np.testing.assert_allclose(logits, grad_logits, rtol=1e-4, atol=1e-5)
-    steps = faithfulness.randomization_correlation(
+    steps = randomization.randomization_correlation(
         nested_model, x, "scorecam", layer="inner_conv2", cascading=True
     )
     names = [s.layer for s in steps]

@@ -43,7 +43,6 @@ def _timed(fn, *args, **kwargs):
 DOWNLOADERS = [
     ("data.load_mnist", data.load_mnist),
     ("imagenet.load_resnet50", imagenet.load_resnet50),
-    ("models.load_resnet50", models.load_resnet50),
 ]
 
 
@@ -145,12 +144,8 @@ def test_offline_env_makes_auto_skip_the_network(monkeypatch, no_network):
 # --- ResNet50 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["imagenet", "models"])
-def test_load_resnet50_fails_fast_naming_the_file_the_url_and_the_folder(
-    where, no_network, tmp_path
-):
-    load = imagenet.load_resnet50 if where == "imagenet" else models.load_resnet50
-    result, exc, seconds = _timed(load)
+def test_load_resnet50_fails_fast_naming_the_file_the_url_and_the_folder(no_network, tmp_path):
+    result, exc, seconds = _timed(imagenet.load_resnet50)
     assert result is None and type(exc) is ConnectionError, exc
     assert seconds < FAST_FAIL_S, f"took {seconds:.1f} s"
     message = str(exc)

@@ -55,10 +55,9 @@ def _requirement_names(dist: str, extras: bool = False) -> set[str]:
     return names
 
 
-def _runtime_closure() -> set[str]:
-    """The distributions a plain ``pip install .`` brings: cam_edu's runtime requirements
-    and theirs, recursively (as installed here)."""
-    seen, todo = set(), list(_requirement_names("cam_edu"))
+def _closure(names: set[str]) -> set[str]:
+    """The distributions ``names`` bring, recursively (as installed here)."""
+    seen, todo = set(), list(names)
     while todo:
         name = todo.pop()
         if name in seen:
@@ -71,9 +70,9 @@ def _runtime_closure() -> set[str]:
     return seen
 
 
-def _imported_top_level_modules() -> dict[str, str]:
+def _imported_top_level_modules(paths) -> dict[str, str]:
     found = {}
-    for path in ROOT.glob("cam_edu/**/*.py"):
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -86,21 +85,73 @@ def _imported_top_level_modules() -> dict[str, str]:
     return found
 
 
-def test_a_plain_install_imports_every_module():
-    """Every module-level or lazy import of cam_edu is a runtime dependency (or comes with
-    one), so ``pip install .`` without the dev extra can import all of cam_edu."""
-    closure = _runtime_closure()
+def _missing(paths, closure: set[str]) -> list[str]:
     providers = metadata.packages_distributions()
     missing = []
-    for module, where in sorted(_imported_top_level_modules().items()):
-        if module in sys.stdlib_module_names or module == "cam_edu":
-            continue
+    for module, where in sorted(_imported_top_level_modules(paths).items()):
+        if module in sys.stdlib_module_names or module in ("cam_edu", "tensorflow"):
+            continue  # TensorFlow: brought by the user, or by the extra "tensorflow" or "cpu"
         dists = {d.lower().replace("_", "-") for d in providers.get(module, [])}
         if not dists & closure:
             missing.append(f"{module} (imported in {where}; from {sorted(dists) or '?'})")
-    assert not missing, "not installed by `pip install .`: " + ", ".join(missing)
+    return missing
+
+
+CORE = [p for p in ROOT.glob("cam_edu/*.py") if p.name != "widgets.py"]
+
+
+def test_the_core_imports_only_what_a_plain_install_brings():
+    """The library's modules import only the core's requirements (and TensorFlow, which a
+    plain ``pip install cam_edu`` leaves to the user: see the README's "After the course")."""
+    closure = _closure(_requirement_names("cam_edu"))
+    assert not _missing(CORE, closure), "not installed by `pip install .`"
+
+
+def test_every_other_module_imports_only_what_the_extras_bring():
+    closure = _closure(_requirement_names("cam_edu", extras=True))
+    others = [p for p in ROOT.glob("cam_edu/**/*.py") if p not in CORE]
+    assert not _missing(others, closure), "not installed by any extra"
+
+
+def test_the_core_names_no_tensorflow_distribution_and_the_extras_name_the_rest():
+    """``tensorflow`` and ``tensorflow-cpu`` are two distributions of one import name; a core
+    that required one would install it next to the other (see the README)."""
+    core = _requirement_names("cam_edu")
+    assert core == {"keras", "numpy", "scipy", "matplotlib"}, core
+    extras = set(metadata.metadata("cam_edu").get_all("Provides-Extra"))
+    assert {"explorer", "lime", "course", "instructor", "dev", "tensorflow", "cpu"} <= extras
 
 
 def test_every_module_imports():
     for name in _modules():
         importlib.import_module(name)
+
+
+def _course_imports() -> dict[str, set[str]]:
+    """Which ``cam_edu.course`` modules each one imports (anywhere in it, lazily too)."""
+    graph = {}
+    for path in ROOT.glob("cam_edu/course/**/*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        graph[name] = {m for m in found if m.startswith("cam_edu.course")}
+    return graph
+
+
+def test_the_course_package_has_no_import_cycle():
+    graph = _course_imports()
+
+    def reach(start: str, seen: set[str]) -> set[str]:
+        for nxt in graph.get(start, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                reach(nxt, seen)
+        return seen
+
+    cycles = [name for name in graph if name in reach(name, set())]
+    assert not cycles, f"modules of cam_edu.course that import themselves through others: {cycles}"

@@ -14,9 +14,10 @@ import pytest
 import tensorflow as tf
 
 import cam_edu
-from cam_edu.cam import as_model_images, cam_head, compute_cam
+from cam_edu.cam import cam_head, compute_cam
 from cam_edu.engine import engine
 from cam_edu.gradcam import grad_cam, grad_cam_plus_plus
+from cam_edu.inputs import as_model_images
 from cam_edu.layers import locate_target
 
 SIZE = 96

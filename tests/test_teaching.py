@@ -107,7 +107,42 @@ def test_freeze_widgets_shows_the_stored_explorer_picture():
     assert len(pictures) == 1
     image = PIL.Image.open(io.BytesIO(base64.b64decode(pictures[0].data["image/png"])))
     assert image.width > 300 and np.asarray(image.convert("L")).std() > 10
+    assert len(pictures[0].metadata["image/png"]["alt"].split()) >= 4
     assert any(o.get("data", {}).get("text/markdown") == nbs.LIVE_LINE for o in outputs)
+
+
+def test_a_frozen_explorer_picture_says_what_it_shows(gap_model, digits):
+    """The alt text of the stored picture is the live explorer's: image, class, method, scale."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    from cam_edu.widgets import cam_explorer
+
+    explorer = cam_explorer(gap_model, digits, class_names=list("abcdefghij"))
+    explorer.method_menu.value = "gradcam"
+    explorer.klass.value = 7
+    state, paths, buffers = _remove_buffers(explorer.picture.get_state())
+    model = {
+        "model_name": "AnyModel",
+        "state": state,
+        "buffers": [
+            {"path": p, "encoding": "base64", "data": base64.b64encode(b).decode()}
+            for p, b in zip(paths, buffers, strict=True)
+        ],
+    }
+    nb = nbformat.v4.new_notebook()
+    view = {"model_id": "m1", "version_major": 2, "version_minor": 0}
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "explorer",
+            outputs=[nbformat.v4.new_output("display_data", data={nbs.WIDGET_MIME: view})],
+        )
+    )
+    nb.metadata["widgets"] = {nbs.WIDGET_STATE_MIME: {"state": {"m1": model}}}
+    assert nbs.freeze_widgets(nb) == 1
+    (picture,) = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+    alt = picture.metadata["image/png"]["alt"]
+    assert alt == explorer.description
+    assert "Grad-CAM map of image 0 for class h" in alt and "min-max scale from" in alt
 
 
 # ----------------------------------------------------------------------------- instructor page

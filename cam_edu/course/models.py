@@ -273,27 +273,6 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
     return float(np.mean(predicted == np.asarray(y)))
 
 
-def load_resnet50(allow_random: bool = False, seed: int = 0, timeout: float = 10.0):
-    """ResNet50 with ImageNet weights, downloaded once (about 100 MB) into the Keras cache.
-
-    Offline it fails within seconds saying which file to put where, unless
-    ``allow_random=True``; see :func:`cam_edu.course.imagenet.load_resnet50`.
-    """
-    from cam_edu.course.imagenet import load_resnet50 as _load
-
-    return _load(allow_random=allow_random, seed=seed, timeout=timeout)
-
-
-def load_checkpoint(name: str) -> keras.Model:
-    """The lessons' trained network ``name`` (e.g. ``"mnist_gap"``) from its weights in ``data/``.
-
-    See :func:`cam_edu.course.checkpoints.load_checkpoint`, which lists the names.
-    """
-    from cam_edu.course.checkpoints import load_checkpoint as _load
-
-    return _load(name)
-
-
 def build_flatten_cnn(
     num_classes: int = 10,
     input_shape: tuple[int, int, int] = (28, 28, 1),

@@ -315,8 +315,9 @@ def slide_minutes(nb, slide: Slide) -> float:
 # ----------------------------------------------------------------------------- widgets
 
 
-def _widget_pictures(state: dict, model_id: str) -> list[bytes]:
-    """The pictures of every Image widget and explorer picture reachable from ``model_id``."""
+def _widget_pictures(state: dict, model_id: str) -> list[tuple[bytes, str]]:
+    """The pictures of every Image widget and explorer picture reachable from ``model_id``,
+    each with its alt text (the explorer's says what it shows; an Image widget has none)."""
     from cam_edu.widgets import ExplorerPicture
 
     pictures, seen, todo = [], set(), [model_id]
@@ -329,8 +330,8 @@ def _widget_pictures(state: dict, model_id: str) -> list[bytes]:
         if model.get("model_name") == "ImageModel":
             for buffer in model.get("buffers", []):
                 if buffer.get("path") == ["value"]:
-                    pictures.append(base64.b64decode(buffer["data"]))
-        explorer = ExplorerPicture.saved_png(model)
+                    pictures.append((base64.b64decode(buffer["data"]), ""))
+        explorer = ExplorerPicture.saved_picture(model)
         if explorer is not None:
             pictures.append(explorer)
         refs = re.findall(r"IPY_MODEL_([0-9a-f]+)", repr(model.get("state", {})))
@@ -342,8 +343,10 @@ def freeze_widgets(nb) -> int:
     """Replace every widget output by its stored pictures and a line on running it live.
 
     The website and the static slides have no kernel; the explorer's stored state holds
-    the picture it showed when the lesson ran. Drops the widget state from the metadata,
-    so no widget JavaScript is loaded. Returns the number of widget outputs replaced.
+    the picture it showed when the lesson ran, and its alt text (image, class, method,
+    colour scale), which becomes the picture's ``{"image/png": {"alt": ...}}`` metadata.
+    Drops the widget state from the metadata, so no widget JavaScript is loaded. Returns
+    the number of widget outputs replaced.
     """
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
     replaced = 0
@@ -355,10 +358,12 @@ def freeze_widgets(nb) -> int:
                 outputs.append(output)
                 continue
             replaced += 1
-            for picture in _widget_pictures(state, view["model_id"]):
+            for picture, alt in _widget_pictures(state, view["model_id"]):
                 mime = "image/jpeg" if picture[:2] == b"\xff\xd8" else "image/png"
                 data = {mime: base64.b64encode(picture).decode(), "text/plain": "<explorer>"}
-                outputs.append(nbformat.v4.new_output("display_data", data=data))
+                metadata = {mime: {"alt": alt}} if alt else {}
+                output = nbformat.v4.new_output("display_data", data=data, metadata=metadata)
+                outputs.append(output)
             line = {"text/markdown": LIVE_LINE}
             outputs.append(nbformat.v4.new_output("display_data", data=line))
         if cell.cell_type == "code":

@@ -8,10 +8,41 @@ Positions are fractions of the beam length L, from the clamp (0) to the tip (1).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from cam_edu.faithfulness import error_summary
-from cam_edu.validate import as_heatmap
+from cam_edu.validate import as_float_array, as_heatmap
+
+
+class ErrorSummary(NamedTuple):
+    """Localization errors against a chance baseline (e.g. in units of the beam length L).
+
+    Attributes:
+        median: median error of the method.
+        p90: its 90th percentile.
+        chance_median: median error of the chance baseline.
+        chance_p90: 90th percentile of the chance baseline.
+    """
+
+    median: float
+    p90: float
+    chance_median: float
+    chance_p90: float
+
+
+def error_summary(errors, chance_errors) -> ErrorSummary:
+    """Median and 90th percentile of ``errors`` and of ``chance_errors`` (any shapes).
+
+    >>> error_summary([0.0, 0.5, 1.0], np.full((3, 10), 0.25))
+    ErrorSummary(median=0.5, p90=0.9, chance_median=0.25, chance_p90=0.25)
+    """
+    e = as_float_array(errors, "errors").astype(np.float64).ravel()
+    c = as_float_array(chance_errors, "chance_errors").astype(np.float64).ravel()
+    if e.size == 0 or c.size == 0:
+        raise ValueError("errors and chance_errors must not be empty.")
+    values = (np.median(e), np.percentile(e, 90), np.median(c), np.percentile(c, 90))
+    return ErrorSummary(*(float(v) for v in values))
 
 
 def _as_cams(cam, name: str = "cam") -> np.ndarray:
@@ -154,7 +185,7 @@ def peak_error_summary(maps, true, draws: int = 100, seed: int = 0):
         seed: seed of the chance guesses.
 
     Returns:
-        a :class:`cam_edu.faithfulness.ErrorSummary`: median and 90th percentile of the
+        a :class:`ErrorSummary`: median and 90th percentile of the
         errors and of the chance errors, in units of L.
 
     >>> maps = np.zeros((2, 4, 10)); maps[0, :, 2] = 1; maps[1, :, 7] = 1
@@ -200,7 +231,7 @@ def excess_peak_position(images, normal_images) -> np.ndarray:
 
 class PeakTruth:
     """Localization on the beam against the true fault positions, for
-    :func:`cam_edu.faithfulness.compare_methods`: the peak error in units of L.
+    :func:`cam_edu.comparison.compare_methods`: the peak error in units of L.
 
     ``per_image(maps)`` gives each map's :func:`localization_error` (peak of
     :func:`cam_peak_position` against the truth); ``summary`` its median and 90th
