@@ -623,11 +623,6 @@ def plot_cam_grid(
     return fig
 
 
-def show_signed_cam(ax, heatmap, image=None, title: str = "", vmax: float | None = None):
-    """:func:`show_map` of a signed map (kept until every notebook calls ``show_map``)."""
-    return show_map(ax, heatmap, image, signed=True, vmax=vmax, title=title)
-
-
 def show(fig, alt: str, dpi: int = 100) -> None:
     """Display ``fig`` in a notebook as a PNG with ``alt``, one sentence saying what it
     shows (screen readers, the course site and the slides use it), then close it.

@@ -107,8 +107,10 @@ def test_freeze_widgets_shows_the_stored_explorer_picture():
     assert len(pictures) == 1
     image = PIL.Image.open(io.BytesIO(base64.b64decode(pictures[0].data["image/png"])))
     assert image.width > 300 and np.asarray(image.convert("L")).std() > 10
-    assert len(pictures[0].metadata["image/png"]["alt"].split()) >= 4
+    alt = pictures[0].metadata["image/png"]["alt"]
+    assert len(alt.split()) >= 4
     assert any(o.get("data", {}).get("text/markdown") == nbs.LIVE_LINE for o in outputs)
+    assert any(o.get("data", {}).get("text/markdown") == f"Shown: {alt}" for o in outputs)
 
 
 def test_a_frozen_explorer_picture_says_what_it_shows(gap_model, digits):

@@ -1,4 +1,4 @@
-"""Run the lessons as the course stores them (``make lessons``).
+"""Run the lessons and the appendix as the course stores them (``make lessons``).
 
 Each lesson runs from the top in a fresh ``python3`` kernel, in ``notebooks/``, the way
 ``make test`` checks it: offline (``CAM_EDU_OFFLINE=1`` and an empty Keras cache, so
@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from cam_edu.teaching.notebooks import NOTEBOOKS, annotate, lesson_paths
+from cam_edu.teaching.notebooks import NOTEBOOKS, annotate, appendix_paths, lesson_paths
 
 LESSON_ENV = {
     "CAM_EDU_OFFLINE": "1",
@@ -63,9 +63,10 @@ def execute(path: Path, timeout: int = 1800) -> float:
 
 
 def main(names: list[str] | None = None) -> int:
-    chosen = [p for p in lesson_paths() if not names or any(n in p.name for n in names)]
+    notebooks = lesson_paths() + appendix_paths()
+    chosen = [p for p in notebooks if not names or any(n in p.name for n in names)]
     if not chosen:
-        print(f"no lesson matches {names}; lessons: {[p.name for p in lesson_paths()]}")
+        print(f"no notebook matches {names}; notebooks: {[p.name for p in notebooks]}")
         return 1
     for path in chosen:
         print(f"{path.name}: ran in {execute(path):.0f} s", flush=True)

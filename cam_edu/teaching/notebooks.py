@@ -344,7 +344,8 @@ def freeze_widgets(nb) -> int:
 
     The website and the static slides have no kernel; the explorer's stored state holds
     the picture it showed when the lesson ran, and its alt text (image, class, method,
-    colour scale), which becomes the picture's ``{"image/png": {"alt": ...}}`` metadata.
+    colour scale), which becomes the picture's ``{"image/png": {"alt": ...}}`` metadata and
+    a caption under it.
     Drops the widget state from the metadata, so no widget JavaScript is loaded. Returns
     the number of widget outputs replaced.
     """
@@ -364,6 +365,9 @@ def freeze_widgets(nb) -> int:
                 metadata = {mime: {"alt": alt}} if alt else {}
                 output = nbformat.v4.new_output("display_data", data=data, metadata=metadata)
                 outputs.append(output)
+                if alt:  # the live caption's facts, visible under the picture
+                    caption = {"text/markdown": f"Shown: {alt}"}
+                    outputs.append(nbformat.v4.new_output("display_data", data=caption))
             line = {"text/markdown": LIVE_LINE}
             outputs.append(nbformat.v4.new_output("display_data", data=line))
         if cell.cell_type == "code":
