@@ -55,7 +55,8 @@ def explorer_png(model, x, y, out: Path, image: int = 0) -> Path:
 
 
 def cams_png(model, x, y, out: Path, n: int = 10) -> Path:
-    """CAMs of the predicted class on ``n`` digits, with 20 %-of-max boxes."""
+    """CAMs of the predicted class on ``n`` digits (signed, each on its own scale), with
+    20 %-of-max boxes."""
     import matplotlib.pyplot as plt
 
     from cam_edu.cam import compute_cam
@@ -71,17 +72,18 @@ def cams_png(model, x, y, out: Path, n: int = 10) -> Path:
         cams,
         titles=[f"label {y[i]}, predicted {predicted[i]}" for i in range(n)],
         ncols=5,
+        signed=True,
         boxes=boxes,
         suptitle="CAM of the predicted class on ten MNIST test digits, with 20 %-of-max boxes",
     )
     path = out / "cams_mnist.png"
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
 
 def all_classes_png(model, x, y, out: Path, image: int = 0) -> Path:
-    """The ten class maps of one digit, each titled with its probability."""
+    """The ten class maps of one digit on one signed scale, each titled with its probability."""
     import matplotlib.pyplot as plt
 
     from cam_edu.cam import cam_head, class_activation_maps
@@ -98,10 +100,13 @@ def all_classes_png(model, x, y, out: Path, image: int = 0) -> Path:
         np.moveaxis(maps, -1, 0),
         titles=[f"class {c}: p={probs[c]:.2f}" for c in range(10)],
         ncols=5,
+        signed=True,
+        scale="common",
+        label="raw CAM $M_c$ (mean + $b_c$ = logit)",
         suptitle=f"The CAMs of all ten classes for one test digit (label {y[image]})",
     )
     path = out / "all_classes.png"
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
