@@ -415,6 +415,35 @@ def draw_window(ax, box, label: str | None = None, image_shape=None):
     return rect
 
 
+def mark_truth_tick(ax, x: float, label: str | None = None):
+    """A triangle in :data:`TRUTH_COLOR` under the axes, pointing up at column ``x`` (data
+    units): a true position that, unlike :func:`mark_truth_x`'s line, hides nothing of the
+    picture above it. Returns the marker (a ``Line2D``, drawn outside the axes).
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> tick = mark_truth_tick(ax, 3.0)
+    >>> tick.get_xdata().tolist(), tick.get_marker(), tick.get_clip_on()
+    ([3.0], '^', False)
+    >>> plt.close(fig)
+    """
+    below = mpl.transforms.ScaledTranslation(0, -5 / 72, ax.figure.dpi_scale_trans)  # 5 pt
+    (tick,) = ax.plot(
+        [x],
+        [0.0],
+        linestyle="",
+        marker="^",
+        markersize=8,
+        color=TRUTH_COLOR,
+        markeredgecolor="black",
+        markeredgewidth=0.8,
+        transform=ax.get_xaxis_transform() + below,  # x in data units, y at the axes' bottom
+        clip_on=False,
+        label=label,
+    )
+    return tick
+
+
 def show_image(ax, image, title: str = "") -> None:
     """Draw an input image alone (grey levels for one channel), untouched, without ticks."""
     raw = np.asarray(image)

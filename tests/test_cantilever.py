@@ -368,3 +368,30 @@ def test_excess_peak_position_finds_a_bright_column_over_the_normal_mean():
     )
     with pytest.raises(ValueError, match="one image size"):
         excess_peak_position(faulty, normal[:, :, :16])
+
+
+def test_bump_contrast_cancels_a_slope_and_measures_a_bump():
+    from cam_edu.course.cantilever import bump_contrast
+
+    rng = np.random.default_rng(0)
+    slopes = rng.uniform(-1, 1, (5, 1, 1)) * np.linspace(0, 1, 64)  # (5, 1, 64) straight lines
+    images = np.repeat(slopes, 8, axis=1)[..., None] + rng.uniform(0, 1, (5, 1, 1, 1))
+    np.testing.assert_allclose(bump_contrast(images, 30), 0.0, atol=1e-12)
+    images[:, :, 30] += 0.25
+    np.testing.assert_allclose(bump_contrast(images, 30), 0.25, atol=1e-12)
+    with pytest.raises(ValueError, match="column must lie"):
+        bump_contrast(images, 62)
+
+
+def test_paint_stripe_is_symmetric_about_its_position_and_clipped():
+    from cam_edu.course.cantilever import excess_peak_position, paint_stripe
+
+    normal = np.full((3, 4, 64, 1), 0.5)
+    position = 25.5 / 64  # the centre of image column 25
+    excess = paint_stripe(normal, position, height=0.2) - 0.5
+    np.testing.assert_allclose(excess[..., 26:36, 0], excess[..., 24:14:-1, 0], atol=1e-15)
+    assert excess.max() == excess[0, 0, 25, 0] == pytest.approx(0.2)
+    np.testing.assert_allclose(excess_peak_position(excess + 0.5, normal), position, atol=1e-6)
+    assert paint_stripe(normal, position, height=0.9).max() == 1.0  # clipped
+    with pytest.raises(ValueError, match="N, H, W, 1"):
+        paint_stripe(normal[..., 0], position, height=0.2)

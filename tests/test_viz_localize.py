@@ -287,3 +287,32 @@ def test_a_window_is_drawn_dotted_unlike_found_and_true_boxes():
     with pytest.raises(ValueError, match="outside the image"):
         draw_window(ax, (13, 5, 30, 23), image_shape=(28, 28))
     plt.close(fig)
+
+
+def test_a_truth_tick_points_at_its_column_from_below_and_hides_no_pixel_of_the_picture():
+    import matplotlib.pyplot as plt
+
+    from cam_edu.viz import TRUTH_COLOR, mark_truth_tick, show_image
+
+    def render(tick_at=None):
+        fig, ax = plt.subplots(figsize=(3, 2), dpi=100, layout="constrained")
+        show_image(ax, np.random.default_rng(0).uniform(size=(8, 16)))
+        tick = None if tick_at is None else mark_truth_tick(ax, tick_at)
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+        box = ax.get_window_extent()
+        tip = None if tick is None else ax.transData.transform((tick_at, 0))[0]
+        plt.close(fig)
+        return pixels, box, tip
+
+    plain, box, _ = render()
+    marked, box_marked, tip = render(11.5)
+    assert box_marked.bounds == pytest.approx(box.bounds)  # same layout, so comparable
+    rows = slice(plain.shape[0] - int(box.y1) + 1, plain.shape[0] - int(box.y0) - 1)
+    inside = (rows, slice(int(box.x0) + 1, int(box.x1) - 1))
+    assert np.array_equal(plain[inside], marked[inside])  # the picture is untouched
+    below = (slice(plain.shape[0] - int(box.y0), None), slice(None))
+    truth = plt.matplotlib.colors.to_rgb(TRUTH_COLOR)
+    green = np.all(np.abs(marked[below] / 255 - truth) < 0.1, axis=-1)
+    columns = np.flatnonzero(green.any(axis=0))
+    assert columns.size > 0 and abs(columns.mean() - tip) < 2  # drawn under column 11.5

@@ -66,9 +66,11 @@ from cam_edu.course.cantilever.imaging import (
     make_dataset,
     measured_deflection,
     noise_free_profile,
+    paint_stripe,
     render,
 )
 from cam_edu.course.cantilever.localization import (
+    bump_contrast,
     cam_peak_position,
     cam_profile,
     chance_localization_errors,
@@ -96,6 +98,7 @@ __all__ = [
     "assemble",
     "beyond_tip",
     "build_beam_cnn",
+    "bump_contrast",
     "cam_peak_position",
     "cam_profile",
     "chance_localization_errors",
@@ -109,6 +112,7 @@ __all__ = [
     "measured_deflection",
     "natural_frequencies",
     "noise_free_profile",
+    "paint_stripe",
     "render",
     "steady_state",
     "stiffness_factors",

@@ -246,6 +246,30 @@ def make_dataset(
     return BeamDataset(images, labels, positions, severities)
 
 
+def paint_stripe(images, position: float, height: float, width: float = 1.5) -> np.ndarray:
+    """A painted crack: ``images`` with the same Gaussian stripe added to every frame,
+    ``height`` bright (in picture maxima) and ``width`` columns wide (its sd), centred at
+    ``position`` (fraction of the beam), clipped to ``[0, 1]``. Its excess is symmetric
+    about ``position``; a real crack's excess instead follows the bending, frame by frame.
+
+    Args:
+        images: ``(N, H, W, 1)`` beam images.
+
+    Returns:
+        ``(N, H, W, 1)`` painted copies.
+
+    >>> painted = paint_stripe(np.zeros((1, 2, 64, 1)), 0.5, height=0.2)
+    >>> painted.shape, round(float(painted[0, 0, 31, 0]), 3), round(float(painted[0, 1, 32, 0]), 3)
+    ((1, 2, 64, 1), 0.189, 0.189)
+    """
+    x = np.asarray(images, np.float64)
+    if x.ndim != 4 or x.shape[-1] != 1:
+        raise ValueError(f"images must be (N, H, W, 1) beam images; got shape {x.shape}.")
+    columns = np.arange(x.shape[2]) + 0.5
+    stripe = height * np.exp(-0.5 * ((columns - position * x.shape[2]) / width) ** 2)
+    return np.clip(x + stripe[:, None], 0, 1)
+
+
 def noise_free_profile(
     fault_position: float = 0.5,
     severity: float = 0.0,

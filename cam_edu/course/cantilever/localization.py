@@ -229,6 +229,38 @@ def excess_peak_position(images, normal_images) -> np.ndarray:
     return np.atleast_1d(cam_peak_position(x - ref.mean(axis=0)))
 
 
+def bump_contrast(images, column: int, gap: int = 4) -> np.ndarray:
+    """A local bump along the beam: each image's time-mean brightness at ``column`` minus
+    the mean of the columns ``gap`` to either side. A straight slope of brightness cancels,
+    so a crack's stripe is compared with the noise of normal beams, not with the smooth
+    differences between them.
+
+    Args:
+        images: ``(N, H, W)`` or ``(N, H, W, 1)``, rows = frames, columns = positions.
+        column: the column to test, with ``gap <= column < W - gap``.
+        gap: how many columns away the two reference columns lie.
+
+    Returns:
+        ``(N,)`` contrasts, in the images' brightness units.
+
+    >>> ramp = np.tile(np.linspace(0, 1, 16), (1, 2, 1))  # (1, 2, 16): a straight slope
+    >>> bumped = ramp.copy(); bumped[:, :, 8] += 0.3
+    >>> bump_contrast(ramp, 8).round(6).tolist(), bump_contrast(bumped, 8).round(6).tolist()
+    ([0.0], [0.3])
+    """
+    x = np.asarray(images, np.float64)
+    x = x[..., 0] if x.ndim == 4 else x
+    if x.ndim != 3:
+        raise ValueError(f"images must be an (N, H, W[, 1]) batch; got {np.shape(images)}.")
+    if not gap <= column < x.shape[2] - gap:
+        raise ValueError(
+            f"column must lie at least gap = {gap} columns inside the {x.shape[2]} columns; "
+            f"got {column}."
+        )
+    profile = x.mean(axis=1)  # (N, W)
+    return profile[:, column] - (profile[:, column - gap] + profile[:, column + gap]) / 2
+
+
 class PeakTruth:
     """Localization on the beam against the true fault positions, for
     :func:`cam_edu.comparison.compare_methods`: the peak error in units of L.
