@@ -17,16 +17,17 @@ slope :math:`\theta`). The healthy natural frequencies are
 **Fault.** As in the structural-health-monitoring literature, a crack is a local
 loss of bending stiffness: over a zone of length :math:`\ell` centred at
 :math:`x_f` the stiffness is :math:`(1 - s)\,EI` with severity :math:`s \in [0, 1)`.
-Under the same bending moment the slope changes across the zone by
-:math:`\Delta\theta = M \ell\, s / ((1 - s) EI)` more than in a healthy beam, as
+Under the same bending moment :math:`M_b` the slope changes across the zone by
+:math:`\Delta\theta = M_b \ell\, s / ((1 - s) EI)` more than in a healthy beam, as
 across a rotational spring of stiffness :math:`k_r = (1 - s) EI / (s \ell)`.
 
 **Excitation.** The clamp moves as :math:`y_b(t) = Y \cos \Omega t`. The steady-state
 deflection relative to the clamp, :math:`u = \mathrm{Re}[\hat u\, e^{i \Omega t}]`, is
 solved for directly (one banded linear solve, no modal expansion):
-:math:`(K (1 + 2 i \zeta) - \Omega^2 M)\, \hat u = \Omega^2 Y M r` (:math:`r` = 1 on the
-deflection degrees of freedom). The damping is structural, of loss factor
-:math:`2\zeta`: it damps every resonance like a modal damping ratio :math:`\zeta`.
+:math:`(K (1 + 2 i \zeta) - \Omega^2 M)\, \hat u = \Omega^2 Y M r` (:math:`K`, :math:`M` the
+stiffness and mass matrices, :math:`r` = 1 on the deflection degrees of freedom).
+The damping is structural, of loss factor :math:`2\zeta`: it damps
+every resonance like a modal damping ratio :math:`\zeta`.
 
 **Camera.** Each image column looks at one position along the beam, each row is
 one frame of one vibration period. The camera measures the beam's total deflection
