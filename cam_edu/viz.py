@@ -373,21 +373,50 @@ def draw_box(ax, box, truth: bool = False, label: str | None = None, image_shape
 
     A box found from a map is dashed white; a true box (``truth=True``) is solid
     :data:`TRUTH_COLOR`, a colour none of the course's colormaps uses. Both have a dark
-    edge, so they show on any map. With ``image_shape`` ``(H, W)``, a box reaching outside
+    edge, so they show on any map. A side on the image's border (``image_shape`` ``(H, W)``,
+    else the shape of the last image drawn on ``ax``) is drawn 1 pixel inside, so that a box
+    of the whole image shows its four sides. With ``image_shape``, a box reaching outside
     the image raises ``ValueError``. Returns the rectangle.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> rect = draw_box(ax, (0, 0, 28, 10), image_shape=(28, 28))
+    >>> rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()
+    (0.5, 0.5, 9.0, 26.0)
+    >>> plt.close(fig)
     """
-    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
-    color = TRUTH_COLOR if truth else "white"
-    rect = mpl.patches.Rectangle(
-        (x0 - 0.5, y0 - 0.5),
-        x1 - x0,
-        y1 - y0,
-        fill=False,
-        color=color,
-        lw=BOX_PT,
+    return _add_rectangle(
+        ax,
+        box,
+        image_shape,
+        color=TRUTH_COLOR if truth else "white",
         linestyle="-" if truth else (0, FOUND_DASH),
         label=label,
+    )
+
+
+def _add_rectangle(ax, box, image_shape, **style) -> mpl.patches.Rectangle:
+    """The rectangle of a box ``(y0, x0, y1, x1)`` on ``ax``, :data:`BOX_PT` wide with a dark
+    edge. A side on the image's border would lie on the axes' frame, half cut off and under
+    it: such a side is drawn 1 pixel inside (when the box is more than 2 pixels across)."""
+    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
+    if image_shape is None and ax.images:
+        image_shape = ax.images[-1].get_array().shape
+    top, left, bottom, right = y0 - 0.5, x0 - 0.5, y1 - 0.5, x1 - 0.5  # pixel edges
+    if image_shape is not None:
+        h, w = image_shape[:2]
+        if y1 - y0 > 2:
+            top, bottom = top + (y0 <= 0), bottom - (y1 >= h)
+        if x1 - x0 > 2:
+            left, right = left + (x0 <= 0), right - (x1 >= w)
+    rect = mpl.patches.Rectangle(
+        (left, top),
+        right - left,
+        bottom - top,
+        fill=False,
+        lw=BOX_PT,
         path_effects=_stroked(BOX_PT),
+        **style,
     )
     ax.add_patch(rect)
     return rect
@@ -410,20 +439,7 @@ def draw_window(ax, box, label: str | None = None, image_shape=None):
     ':'
     >>> plt.close(fig)
     """
-    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
-    rect = mpl.patches.Rectangle(
-        (x0 - 0.5, y0 - 0.5),
-        x1 - x0,
-        y1 - y0,
-        fill=False,
-        color="0.85",
-        lw=BOX_PT,
-        linestyle=":",
-        label=label,
-        path_effects=_stroked(BOX_PT),
-    )
-    ax.add_patch(rect)
-    return rect
+    return _add_rectangle(ax, box, image_shape, color="0.85", linestyle=":", label=label)
 
 
 def show_image(ax, image, title: str = "") -> None:
