@@ -3,37 +3,47 @@
 Each method is timed against one forward pass ``model(x)`` of the same batch, alternately
 in the same run (:func:`cam_edu.timing.compare`), so a ratio of 40 means "as long as 40
 forward passes of the batch". The check column gives how many images each method runs
-through the model per input image, which the ratio should roughly follow.
+through the model per input image, counted on the compiled model calls of one run (the
+ratio should roughly follow it).
 
 ``rows(model, x, name)`` returns dicts with the fields of ``run_benchmarks.Row``.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from unittest import mock
+
 import numpy as np
 
-from cam_edu.engine import engine, logits_engine
-from cam_edu.perturbation import (
-    grid_segmentation,
-    lime_map,
-    occlusion_map,
-    score_cam,
-)
+from cam_edu.engine import Engine, LogitsEngine, logits_engine
+from cam_edu.lime_maps import grid_segmentation, lime_map
+from cam_edu.perturbation import occlusion_map, score_cam
 from cam_edu.timing import compare
 
 GROUP = "perturbation maps ÷ forward pass"
 
 
-def _model_images_per_image(method: str, model, x, patch, stride, num_samples) -> int:
-    """How many images the method runs through the model for each input image."""
-    if method == "occlusion":
-        per_axis = [
-            len(range(0, n - patch + 1, stride)) + ((n - patch) % stride > 0) for n in x.shape[1:3]
-        ]
-        return 2 + per_axis[0] * per_axis[1]  # the image, again beside its occluded copies
-    if method == "Score-CAM":
-        return 1 + engine(model).forward(x[:1])[0].shape[-1]
-    return 1 + num_samples
+@contextlib.contextmanager
+def counting_model_images() -> Iterator[list[int]]:
+    """Count the images that go through a model: every compiled call of cam_edu (the
+    engines' ``forward``, ``gradients`` and ``logits``) adds its batch's length to the list
+    it yields (one entry per call)."""
+    counts: list[int] = []
+    spies = []
+    for cls, name in ((Engine, "forward"), (Engine, "gradients"), (LogitsEngine, "logits")):
+        original = getattr(cls, name)
+
+        def spy(self, images, *args, _original=original):
+            counts.append(len(images))
+            return _original(self, images, *args)
+
+        spies.append(mock.patch.object(cls, name, spy))
+    with contextlib.ExitStack() as stack:
+        for patch in spies:
+            stack.enter_context(patch)
+        yield counts
 
 
 def rows(
@@ -62,8 +72,10 @@ def rows(
     forward.logits(x)
     out = []
     for method, (fn, setting) in methods.items():
+        with counting_model_images() as counts:
+            fn()
+        per_image = sum(counts) // len(x)
         tm, tf = compare(fn, lambda: forward.logits(x), repeat=repeat, max_seconds=20)
-        per_image = _model_images_per_image(method, model, x, patch, stride, num_samples)
         out.append(
             {
                 "group": GROUP,

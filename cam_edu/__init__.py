@@ -15,7 +15,8 @@ The notebooks teach; this package computes. Three parts, each in its own place:
 - :mod:`cam_edu.channels` -- the base of the channel-weight methods: weights, weighted sum
 - :mod:`cam_edu.cam`      -- class activation maps and the GAP -> Dense head of a model
 - :mod:`cam_edu.gradcam`  -- Grad-CAM and Grad-CAM++
-- :mod:`cam_edu.perturbation` -- occlusion, LIME and Score-CAM maps
+- :mod:`cam_edu.perturbation` -- occlusion and Score-CAM maps, and the class scores they read
+- :mod:`cam_edu.lime_maps` -- LIME maps (the ``lime`` extra)
 - :mod:`cam_edu.methods`  -- the one registry of map methods
 - :mod:`cam_edu.faithfulness` -- deletion and insertion curves
 - :mod:`cam_edu.randomization` -- the model-randomization sanity check, rank correlation
@@ -89,12 +90,11 @@ _EXPORTS = {
         "ClassScores",
         "ScoreCAM",
         "baseline_images",
-        "grid_segmentation",
-        "lime_map",
         "occlusion_map",
         "score_cam",
         "score_cam_weights",
     ),
+    "lime_maps": ("grid_segmentation", "lime_map"),
     "timing": ("speedup",),
     "viz": ("overlay", "plot_cam_grid", "show_map", "upsample"),
     "widgets": ("cam_explorer",),

@@ -33,7 +33,7 @@ from cam_edu.engine import Engine, engine, two_classes
 from cam_edu.layers import (
     GLOBAL_POOLING,
     describe_output,
-    output_index,
+    explained_output,
     require_model,
     walk_layers,
 )
@@ -231,7 +231,7 @@ def cam_head(model: keras.Model, output=None) -> CamHead:
     functional, branching or not), or a nested head. The feature maps are the tensor
     the pooling layer reads, wherever it is made. A model with several outputs (e.g. a
     class head and a box head) is read at ``output`` (a name or an index; the first if
-    ``None``).
+    ``None``, with a warning that says so).
 
     Raises:
         ValueError: if the model has no such head; the message names the layers
@@ -244,8 +244,7 @@ def cam_head(model: keras.Model, output=None) -> CamHead:
     >>> head.kernel.shape, head.feature_layer
     ((4, 3), 'f')
     """
-    require_model(model)
-    index = output_index(model, output)
+    index = explained_output(require_model(model), output, "cam_head")
     if len(model.outputs) > 1:
         pool, dense = _head_of_output(model, index)
         if dense is None:
@@ -308,11 +307,9 @@ class CAM(ChannelWeightMethod):
                 f"layer={layer!r} is for Grad-CAM; CAM always uses the tensor the global "
                 "pooling reads. Use method 'gradcam' (cam_edu.grad_cam) to explain another layer."
             )
-        super().__init__(model, None, output)
-
-    def _engine(self, model, layer, index):
+        index = explained_output(require_model(model), output, self.display_name)
         self.head = cam_head(model, index)
-        return self.head.engine
+        super().__init__(model, output=index, compiled=self.head.engine)
 
     def channel_weights(self, activations, gradients, images=None, classes=None):
         """``w[n, k] = kernel[k, classes[n]]``, ``(N, K)``: the Dense weights."""

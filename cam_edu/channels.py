@@ -21,14 +21,12 @@ weights positive gradients per position, Score-CAM scores masked inputs.
 
 from __future__ import annotations
 
-import warnings
-
 import keras
 import numpy as np
 
-from cam_edu.engine import engine
+from cam_edu.engine import Engine, engine
 from cam_edu.inputs import as_model_images
-from cam_edu.layers import describe_output, output_index, require_model
+from cam_edu.layers import describe_output, explained_output, require_model
 from cam_edu.validate import as_class_index, target_classes
 
 
@@ -60,6 +58,8 @@ class ChannelWeightMethod:
             the tensor the global pooling reads (the last spatial layer without pooling).
         output: for a model with several outputs, the explained one: its name or index;
             ``None`` is the first, with a warning that says so.
+        compiled: the :class:`cam_edu.engine.Engine` to use, for a subclass that finds its
+            tensor itself (CAM: what its head pools); ``None``: the engine at ``layer``.
 
     The activations and gradients come from one compiled function per model, layer and
     output (:func:`cam_edu.engine.engine`): a new batch size or image does not recompile.
@@ -70,24 +70,12 @@ class ChannelWeightMethod:
     needs_gradients = True
     relu = True
 
-    def __init__(self, model: keras.Model, layer=None, output=None):
+    def __init__(self, model: keras.Model, layer=None, output=None, compiled: Engine | None = None):
         self.model = require_model(model)
-        index = output_index(model, output)
-        if output is None and len(model.outputs) > 1:
-            warnings.warn(
-                f"model {model.name!r} has {len(model.outputs)} outputs; {self.display_name} "
-                f"explains the first, {describe_output(model, 0)}. Pass output= (a name or an "
-                "index) to choose.",
-                UserWarning,
-                stacklevel=3,
-            )
+        index = explained_output(model, output, self.display_name)
         self.output_index, self.output = index, describe_output(model, index)
-        self.engine = self._engine(model, layer, index)
+        self.engine = compiled if compiled is not None else engine(model, layer, index)
         self.layer = self.engine.layer
-
-    def _engine(self, model, layer, index):
-        """The compiled path to the explained tensor (CAM overrides: its layer is fixed)."""
-        return engine(model, layer, index)
 
     def channel_weights(self, activations, gradients, images=None, classes=None) -> np.ndarray:
         """The weight of each channel for each image, ``(N, K)``: the method's rule.
@@ -132,10 +120,20 @@ class ChannelWeightMethod:
         return self.engine.gradients(x, np.asarray(wanted, np.int32))
 
     def explain(self, x: np.ndarray, class_index=None, forward=None):
-        """:meth:`__call__` on checked images ``x``; ``forward``: their ``(A, logits)`` if
-        already computed (used when the method needs no gradients)."""
+        """:meth:`__call__` on checked images ``x``.
+
+        ``forward``: their ``(A, logits)`` if already computed, for a method that needs no
+        gradients (CAM, Score-CAM: no model call for ``A`` then); a method that reads
+        gradients refuses it, as it must run the model under a gradient tape.
+        """
         classes = self._classes(class_index, len(x))
         if self.needs_gradients:
+            if forward is not None:
+                raise ValueError(
+                    f"{self.display_name} reads gradients, so it runs the model itself; "
+                    "forward= (activations and logits computed before) is only for methods "
+                    "without gradients (needs_gradients = False)."
+                )
             a, g, logits, classes = self._gradients(x, classes)
         else:
             a, logits = self.engine.forward(x) if forward is None else forward

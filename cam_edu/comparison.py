@@ -19,9 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cam_edu.faithfulness import check_steps, curve_auc, maps_at_image_size, probability_curves
+from cam_edu.faithfulness import as_steps, curve_auc, maps_at_image_size, probability_curves
 from cam_edu.inputs import as_model_images
-from cam_edu.methods import METHODS, get_method, method_name
+from cam_edu.layers import explained_output, require_model
+from cam_edu.methods import METHODS, get_method
 from cam_edu.perturbation import ClassScores, baseline_images
 from cam_edu.randomization import per_image_rank_correlation, random_copy
 from cam_edu.timing import time_call
@@ -134,8 +135,8 @@ def bootstrap_difference(
     >>> print(d)
     +1.000 [95% CI +1.000, +1.000]
     """
-    a = as_float_array(a, "a").astype(np.float64).ravel()
-    b = as_float_array(b, "b").astype(np.float64).ravel()
+    a = as_float_array(a, "a", np.float64).ravel()
+    b = as_float_array(b, "b", np.float64).ravel()
     if a.shape != b.shape or a.size == 0:
         raise ValueError(
             f"a and b must be values on the same images; got shapes {a.shape}, {b.shape}."
@@ -159,6 +160,7 @@ def compare_methods(
     insertion_baseline="blur",
     seed: int = 0,
     name: str = "",
+    output=None,
 ) -> MethodComparison:
     """Every map method on one test set: localization against the truth, deletion and
     insertion AUC, the randomization check, and the cost in forward passes.
@@ -192,6 +194,8 @@ def compare_methods(
             model reads as "no evidence": on some data 0 is evidence itself.
         seed: seed of the random weights.
         name: the test set's name, for the table.
+        output: for a model with several outputs, the explained one (a name or an index;
+            ``None``: the first, with a warning that says so).
 
     Returns:
         a :class:`MethodComparison`; ``.table()`` prints it, ``.difference(...)`` gives
@@ -200,11 +204,12 @@ def compare_methods(
     >>> result = compare_methods(model, x[:50], BoxTruth(boxes[:50], (56, 56)))  # doctest: +SKIP
     >>> print(result.table())  # doctest: +SKIP
     """
-    x = as_model_images(images, model)
+    index = explained_output(require_model(model), output, "compare_methods")
+    x = as_model_images(images, model)  # the one check of the images; below, checked arrays
     keys = list(METHODS) if methods is None else list(methods)
     options = options or {}
-    steps = check_steps(steps, x.shape[1] * x.shape[2])
-    scores = ClassScores(model)
+    steps = as_steps(steps, x)
+    scores = ClassScores(model, output=index)
     classes = scores.targets(scores.logits(x), class_index)
     deleted_base = baseline_images(x, deletion_baseline)
     inserted_base = baseline_images(x, insertion_baseline)
@@ -212,23 +217,20 @@ def compare_methods(
     random = random_copy(model, seed)
     shown, maps, per_image, summary, curves, cost = {}, {}, {}, {}, {}, {}
     for key in keys:
-        method = get_method(key)
-        shown[key] = method_name(key)
-        kwargs = options.get(key, {})
-        method(model, x[:1], class_index=classes[:1], layer=layer, **kwargs)  # warm-up
+        method, kwargs = get_method(key), options.get(key, {})
+        shown[key] = method.display_name
+        method.compute(model, x[:1], classes[:1], layer, index, **kwargs)  # warm-up
         start = time.perf_counter()
-        maps[key], _ = method(model, x, class_index=classes, layer=layer, **kwargs)
+        maps[key], _ = method.compute(model, x, classes, layer, index, **kwargs)
         cost[key] = (time.perf_counter() - start) / forward
         big = maps_at_image_size(maps[key], x)
         values = dict(truth.per_image(big))
-        fractions, deleted = probability_curves(
-            scores, x, big, classes, steps, deleted_base, insert=False
-        )
-        _, inserted = probability_curves(scores, x, big, classes, steps, inserted_base, insert=True)
+        fractions, deleted = probability_curves(scores, x, big, classes, steps, deleted_base, False)
+        _, inserted = probability_curves(scores, x, big, classes, steps, inserted_base, True)
         curves[key] = (fractions, deleted, inserted)
         values["deletion AUC"] = curve_auc(fractions, deleted)
         values["insertion AUC"] = curve_auc(fractions, inserted)
-        random_maps, _ = method(random, x, class_index=classes, layer=layer, **kwargs)
+        random_maps, _ = method.compute(random, x, classes, layer, index, **kwargs)
         values["randomization rho"] = per_image_rank_correlation(maps[key], random_maps)
         values["randomization |rho|"] = rho = np.abs(values["randomization rho"])
         per_image[key] = values

@@ -149,6 +149,12 @@ def model_cache(model: keras.Model) -> dict:
     return _CACHES.setdefault(model, {})
 
 
+def cached_models() -> int:
+    """How many models have a :func:`model_cache` now: a model its user dropped is not
+    counted (a test of the package's memory checks that nothing keeps one alive)."""
+    return len(_CACHES)
+
+
 def check_backend() -> None:
     """Refuse a Keras backend other than TensorFlow: cam_edu compiles with ``tf.function``."""
     if keras.backend.backend() != "tensorflow":

@@ -37,8 +37,8 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     except ModuleNotFoundError as error:
         if error.name is None or error.name.split(".")[0] != module.split(".")[0]:
             raise  # the module is there but one of its own imports is missing
-        hint = TENSORFLOW_HINT if extra == "tensorflow" else f'pip install "cam_edu[{extra}]"'
         raise ModuleNotFoundError(
-            f"{module} is needed for {purpose} but is not installed. Install it with: {hint}",
+            f"{module} is needed for {purpose} but is not installed. Install it with: "
+            f'pip install "cam_edu[{extra}]"',
             name=module,
         ) from None

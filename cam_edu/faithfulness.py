@@ -17,15 +17,14 @@ array([0.3125])
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 from scipy.integrate import trapezoid
 
 from cam_edu.inputs import as_model_images
-from cam_edu.methods import get_method, method_name
+from cam_edu.layers import explained_output, require_model
 from cam_edu.perturbation import ClassScores, baseline_images
-from cam_edu.validate import as_float_array, as_heatmap
+from cam_edu.validate import as_float_array, as_heatmap, as_positive_int
 from cam_edu.viz import upsample
 
 
@@ -40,14 +39,6 @@ def maps_at_image_size(heatmaps, x: np.ndarray) -> np.ndarray:
     if maps.shape[1:] != x.shape[1:3]:
         maps = upsample(maps, tuple(x.shape[1:3]))
     return maps
-
-
-def check_steps(steps, pixels: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or not 1 <= steps:
-        raise ValueError(f"steps must be a positive int (RISE: one step per row); got {steps!r}.")
-    if steps > pixels:
-        raise ValueError(f"steps must be at most the number of pixels {pixels}; got {steps}.")
-    return int(steps)
 
 
 def probability_curves(
@@ -74,18 +65,34 @@ def probability_curves(
     return counts / pixels, probs
 
 
-def _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, insert):
+def as_steps(steps, x: np.ndarray) -> int:
+    """Check the number of steps of a curve on images ``x`` ``(N, H, W, ch)``: a positive
+    int, at most the ``H * W`` pixels."""
+    pixels = x.shape[1] * x.shape[2]
+    return as_positive_int(steps, "steps", " RISE takes one step per row.", maximum=pixels)
+
+
+def _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, output, insert):
+    who = "insertion_curve" if insert else "deletion_curve"
+    index = explained_output(require_model(model), output, who)
     x = as_model_images(images, model)
     maps = maps_at_image_size(heatmaps, x)
-    steps = check_steps(steps, maps.shape[1] * maps.shape[2])
-    scores = ClassScores(model, batch_size=batch_size)
+    steps = as_steps(steps, x)
+    scores = ClassScores(model, batch_size=batch_size, output=index)
     classes = scores.targets(scores.logits(x), class_index)
     base = baseline_images(x, baseline)
     return probability_curves(scores, x, maps, classes, steps, base, insert)
 
 
 def deletion_curve(
-    model, images, heatmaps, class_index=None, steps: int = 50, baseline=0.0, batch_size=64
+    model,
+    images,
+    heatmaps,
+    class_index=None,
+    steps: int = 50,
+    baseline=0.0,
+    batch_size=64,
+    output=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The class probability as the most important pixels are removed first (RISE).
 
@@ -102,6 +109,8 @@ def deletion_curve(
         steps: number of steps; ``steps + 1`` points from 0 to all pixels.
         baseline: what a removed pixel becomes: a number (RISE: 0) or ``"blur"``.
         batch_size: images per model call.
+        output: for a model with several outputs, the scored one (a name or an index;
+            ``None``: the first, with a warning that says so).
 
     Returns:
         ``(fractions, probabilities)``: the fractions of pixels removed ``(steps + 1,)``
@@ -109,11 +118,18 @@ def deletion_curve(
 
     >>> fractions, probs = deletion_curve(model, x, grad_cam(model, x)[0])  # doctest: +SKIP
     """
-    return _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, False)
+    return _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, output, False)
 
 
 def insertion_curve(
-    model, images, heatmaps, class_index=None, steps: int = 50, baseline="blur", batch_size=64
+    model,
+    images,
+    heatmaps,
+    class_index=None,
+    steps: int = 50,
+    baseline="blur",
+    batch_size=64,
+    output=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The class probability as the most important pixels are put back first (RISE).
 
@@ -123,7 +139,7 @@ def insertion_curve(
 
     >>> fractions, probs = insertion_curve(model, x, grad_cam(model, x)[0])  # doctest: +SKIP
     """
-    return _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, True)
+    return _curve(model, images, heatmaps, class_index, steps, baseline, batch_size, output, True)
 
 
 def curve_auc(fractions, probabilities) -> np.ndarray:
@@ -132,8 +148,8 @@ def curve_auc(fractions, probabilities) -> np.ndarray:
     >>> curve_auc([0.0, 0.5, 1.0], [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]).tolist()
     [1.0, 0.25]
     """
-    f = as_float_array(fractions, "fractions").astype(np.float64)
-    p = as_float_array(probabilities, "probabilities").astype(np.float64)
+    f = as_float_array(fractions, "fractions", np.float64)
+    p = as_float_array(probabilities, "probabilities", np.float64)
     if f.ndim != 1 or f.size < 2 or np.any(np.diff(f) < 0):
         raise ValueError(
             f"fractions must be increasing, shape (steps + 1,) with at least 2 points; got "
@@ -144,54 +160,3 @@ def curve_auc(fractions, probabilities) -> np.ndarray:
             f"probabilities must have shape (N, {f.size}), one curve per row; got {p.shape}."
         )
     return trapezoid(p, f, axis=1)
-
-
-class FaithfulnessScore(NamedTuple):
-    """Deletion and insertion areas of one method, means over the images.
-
-    Attributes:
-        deletion_auc: area under the deletion curve (lower is better).
-        insertion_auc: area under the insertion curve (higher is better).
-    """
-
-    deletion_auc: float
-    insertion_auc: float
-
-
-def faithfulness_scores(
-    model, images, methods, class_index=None, layer: str | None = None, steps: int = 50
-) -> dict[str, FaithfulnessScore]:
-    """One row per method: the mean deletion and insertion AUC of its maps (RISE defaults).
-
-    Args:
-        model: a built Keras CNN.
-        images: a batch the model accepts, ``(N, H, W, channels)``.
-        methods: names of :data:`cam_edu.methods.METHODS` or functions with
-            :func:`cam_edu.gradcam.grad_cam`'s signature (keyed by ``__name__``).
-        class_index: ``None`` (the predicted classes), an int, or ``(N,)`` ints; the
-            same classes for every method.
-        layer: the explained layer, for the methods that take one.
-        steps: steps of each curve.
-
-    Returns:
-        ``{name: FaithfulnessScore}`` in the order of ``methods``.
-
-    >>> faithfulness_scores(model, x[:16], ["gradcam", "scorecam"])  # doctest: +SKIP
-    """
-    x = as_model_images(images, model)
-    scores = ClassScores(model)
-    classes = scores.targets(scores.logits(x), class_index)
-    steps = check_steps(steps, x.shape[1] * x.shape[2])
-    deleted_base, inserted_base = baseline_images(x, 0.0), baseline_images(x, "blur")
-    rows = {}
-    for method in methods:
-        maps, _ = get_method(method)(model, x, class_index=classes, layer=layer)
-        big = maps_at_image_size(maps, x)
-        fractions, deleted = probability_curves(scores, x, big, classes, steps, deleted_base, False)
-        _, inserted = probability_curves(scores, x, big, classes, steps, inserted_base, True)
-        name = method if isinstance(method, str) else method_name(method)
-        rows[name] = FaithfulnessScore(
-            float(curve_auc(fractions, deleted).mean()),
-            float(curve_auc(fractions, inserted).mean()),
-        )
-    return rows

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from cam_edu.layers import require_model, walk_layers
-from cam_edu.validate import as_float_array
+from cam_edu.validate import as_float_array, check_finite
 
 
 def _input_rescaling(model: keras.Model):
@@ -77,11 +77,7 @@ def as_model_images(images, model: keras.Model, name: str = "images") -> np.ndar
         raise ValueError(
             f"{name} has shape {arr.shape}, but model {model.name!r} expects {want}.{hint}"
         )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(
-            f"{name} contains {int(np.isnan(arr).sum())} NaN and {int(np.isinf(arr).sum())} "
-            "inf values; expected finite pixel values."
-        )
+    check_finite(arr, name, "finite pixel values", "Check how the images were made or loaded.")
     raw = (
         images.numpy()
         if hasattr(images, "numpy") and not isinstance(images, np.ndarray)

@@ -22,11 +22,14 @@ is used: ``model.layers``, ``layer.input`` / ``layer.output``,
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import keras
 from keras import ops
+
+from cam_edu.validate import user_stacklevel
 
 GLOBAL_POOLING = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
 #: Layers that only move values around: a softmax before them still makes probabilities.
@@ -99,6 +102,34 @@ def output_index(model: keras.Model, output=None) -> int:
             f"{model.name!r} (outputs {listed}); got {output!r}."
         )
     return int(output)
+
+
+def explained_output(model: keras.Model, output, who: str) -> int:
+    """The index of the output ``who`` explains (:func:`output_index`), with a warning that
+    names it when the model has several outputs and ``output`` is ``None``.
+
+    The one place of the rule "the first output unless told": every method, curve and
+    tool that runs a model calls it at its public door and passes the index on (an index
+    passed on does not warn again).
+
+    >>> i = keras.Input((4,))
+    >>> m = keras.Model(i, [keras.layers.Dense(3, name="cls")(i), keras.layers.Dense(4)(i)])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     explained_output(m, None, "Grad-CAM"), explained_output(m, "cls", "Grad-CAM")
+    (0, 0)
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    model '...' has 2 outputs; Grad-CAM explains the first, output 'cls' (1 of 2). Pass output= ...
+    """
+    index = output_index(model, output)
+    if output is None and len(model.outputs) > 1:
+        warnings.warn(
+            f"model {model.name!r} has {len(model.outputs)} outputs; {who} explains the first, "
+            f"{describe_output(model, 0)}. Pass output= (a name or an index) to choose.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return index
 
 
 def output_names(model: keras.Model) -> list[str]:
@@ -526,7 +557,8 @@ def logits_model(model: keras.Model, output=None) -> keras.Model:
             a convolution before ``Flatten``).
     """
     require_model(model)
-    return _rebuild(model, None, strip=True, output=output_index(model, output))
+    index = explained_output(model, output, "logits_model")
+    return _rebuild(model, None, strip=True, output=index)
 
 
 def cut_model(model: keras.Model, layer=None, logits: bool = True, output=None) -> keras.Model:
@@ -543,7 +575,7 @@ def cut_model(model: keras.Model, layer=None, logits: bool = True, output=None) 
         a ``keras.Model`` mapping the model's input ``(N, ...)`` to
         ``[(N, H, W, K), (N, C)]`` (or just ``(N, H, W, K)``).
     """
-    index = output_index(require_model(model), output)
+    index = explained_output(require_model(model), output, "cut_model")
     split = split_model(model, find_target(model, layer), logits=True, output=index)
     if logits:
         return split

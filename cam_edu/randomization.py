@@ -6,9 +6,10 @@ trained model and of a randomized copy are compared by Spearman's rank correlati
 (:func:`per_image_rank_correlation`: ties get their average rank, as
 ``scipy.stats.spearmanr`` does, and a constant map has no ranking, so NaN).
 
-The random weights come from ``keras.models.clone_model`` after
-``keras.utils.set_random_seed(seed)`` (each layer's own initializers). The copies are made
-once per model and seed and kept as long as the model (:func:`cam_edu.engine.model_cache`).
+The random weights come from ``keras.models.clone_model`` (each layer's own initializers),
+the same as after ``keras.utils.set_random_seed(seed)``, without changing the user's random
+state. The copies are made once per model and seed and kept as long as the model
+(:func:`cam_edu.engine.model_cache`).
 
 >>> import numpy as np
 >>> a = np.arange(8.0).reshape(2, 2, 2)
@@ -18,6 +19,7 @@ once per model and seed and kept as long as the model (:func:`cam_edu.engine.mod
 
 from __future__ import annotations
 
+import random
 from typing import NamedTuple
 
 import keras
@@ -26,7 +28,7 @@ from scipy.stats import spearmanr
 
 from cam_edu.engine import model_cache
 from cam_edu.inputs import as_model_images
-from cam_edu.layers import walk_layers
+from cam_edu.layers import explained_output, require_model, walk_layers
 from cam_edu.methods import get_method
 from cam_edu.validate import target_classes
 
@@ -95,23 +97,38 @@ def weighted_layers(model: keras.Model) -> list:
 
 
 def random_copy(model: keras.Model, seed: int = 0) -> keras.Model:
-    """A copy of ``model`` with fresh random weights (each layer's own initializers, after
-    ``keras.utils.set_random_seed(seed)``), made once per model and seed.
+    """A copy of ``model`` with fresh random weights (each layer's own initializers), made
+    once per model and seed and kept as long as the model.
 
-    The global seeds are set on every call, so what follows is seeded as if it were new.
+    The weights are those of ``keras.utils.set_random_seed(seed)`` then
+    ``keras.models.clone_model(model)``: Keras draws an initializer's seed from Python's
+    ``random`` when a layer is made, and the values from that seed. Only Python's
+    ``random`` is seeded here, for the cloning alone, and put back as it was: the user's
+    random state (Python, NumPy, TensorFlow, Keras) is the same after the call.
     """
-    keras.utils.set_random_seed(seed)
     cache = model_cache(model)
     if ("random copy", seed) not in cache:
-        cache["random copy", seed] = keras.models.clone_model(model)
+        cache["random copy", seed] = _clone(model, seed)
     return cache["random copy", seed]
+
+
+def _clone(model: keras.Model, seed: int | None) -> keras.Model:
+    """``keras.models.clone_model(model)`` with Python's ``random`` seeded by ``seed`` (if
+    not ``None``) for the cloning alone: its state is put back after."""
+    state = random.getstate()
+    if seed is not None:
+        random.seed(seed)
+    try:
+        return keras.models.clone_model(model)
+    finally:
+        random.setstate(state)
 
 
 def _trained_copy(model: keras.Model) -> keras.Model:
     """A copy of ``model`` (made once) with the model's current weights."""
     cache = model_cache(model)
     if "trained copy" not in cache:
-        cache["trained copy"] = keras.models.clone_model(model)
+        cache["trained copy"] = _clone(model, None)  # its weights are set below
     copy = cache["trained copy"]
     copy.set_weights(model.get_weights())
     return copy
@@ -125,6 +142,7 @@ def randomization_correlation(
     layer: str | None = None,
     cascading: bool = False,
     seed: int = 0,
+    output=None,
 ) -> list[RandomizationStep]:
     """The model-randomization check (Adebayo et al. 2018) for any map method.
 
@@ -142,6 +160,8 @@ def randomization_correlation(
         layer: the explained layer, for the methods that take one.
         cascading: randomize layer by layer (top-down) instead of all at once.
         seed: seed of the random weights.
+        output: for a model with several outputs, the explained one (a name or an index;
+            ``None``: the first, with a warning that says so).
 
     Returns:
         a list of :class:`RandomizationStep`: the trained model first (correlation 1, or
@@ -150,30 +170,41 @@ def randomization_correlation(
 
     >>> steps = randomization_correlation(model, x[:8], "scorecam")  # doctest: +SKIP
     """
-    fn = get_method(method)
+    found = get_method(method)
+    index = explained_output(require_model(model), output, "randomization_correlation")
     x = as_model_images(images, model)
-    maps, logits = fn(model, x, class_index=class_index, layer=layer)
+
+    def maps_of(net, classes):
+        return found.compute(net, x, classes, layer, index)
+
+    maps, logits = maps_of(model, class_index)
     classes = target_classes(logits, class_index)
     steps = [RandomizationStep("none (trained)", maps, rank_correlation(maps, maps))]
-    random = random_copy(model, seed)
+    random_model = random_copy(model, seed)
     if not cascading:
-        new_maps, _ = fn(random, x, class_index=classes, layer=layer)
+        new_maps, _ = maps_of(random_model, classes)
         return [*steps, RandomizationStep("all layers", new_maps, rank_correlation(maps, new_maps))]
     copy = _trained_copy(model)
-    pairs = zip(weighted_layers(copy), weighted_layers(random), strict=True)
+    pairs = zip(weighted_layers(copy), weighted_layers(random_model), strict=True)
     for target, source in reversed(list(pairs)):
         target.set_weights(source.get_weights())
-        new_maps, _ = fn(copy, x, class_index=classes, layer=layer)
+        new_maps, _ = maps_of(copy, classes)
         steps.append(RandomizationStep(target.name, new_maps, rank_correlation(maps, new_maps)))
     return steps
 
 
 def cascading_randomization(
-    model, images, class_index=None, layer: str | None = None, method="gradcam", seed: int = 0
+    model,
+    images,
+    class_index=None,
+    layer: str | None = None,
+    method="gradcam",
+    seed: int = 0,
+    output=None,
 ) -> list[RandomizationStep]:
     """The cascading check: :func:`randomization_correlation` with ``cascading=True``.
 
     >>> steps = cascading_randomization(model, x_test[:8])  # doctest: +SKIP
     >>> [(s.layer, round(s.spearman, 2)) for s in steps]  # doctest: +SKIP
     """
-    return randomization_correlation(model, images, method, class_index, layer, True, seed)
+    return randomization_correlation(model, images, method, class_index, layer, True, seed, output)

@@ -10,9 +10,13 @@ what was given, and what to do about it.
 
 from __future__ import annotations
 
+import inspect
 import numbers
+from pathlib import Path
 
 import numpy as np
+
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def _describe(x) -> str:
@@ -21,8 +25,13 @@ def _describe(x) -> str:
     return f"{type(x).__name__} {x!r}"[:120]
 
 
-def as_float_array(x, name: str) -> np.ndarray:
-    """Convert ``x`` to a float32 numpy array, or raise a ``TypeError`` naming ``name``."""
+def as_float_array(x, name: str, dtype=np.float32) -> np.ndarray:
+    """Convert ``x`` to a float numpy array (``dtype``, float32 unless told), or raise a
+    ``TypeError`` naming ``name``.
+
+    >>> as_float_array([0.1], "x", np.float64).item()
+    0.1
+    """
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
         x = x.numpy()
     if isinstance(x, str | bytes) or x is None:
@@ -36,19 +45,48 @@ def as_float_array(x, name: str) -> np.ndarray:
             f"{name} must be an array of numbers; got {_describe(arr)}. "
             "Convert it with np.asarray(..., dtype='float32')."
         )
-    return arr.astype(np.float32, copy=False)
+    return arr.astype(dtype, copy=False)
 
 
-def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
-    """Raise ``ValueError`` if ``arr`` holds NaN or inf."""
+_DIVERGED = "Check the model's input scaling and weights (a diverged training run gives NaN)."
+
+
+def check_finite(
+    arr: np.ndarray, name: str, expected: str = "finite numbers", hint: str = _DIVERGED
+) -> np.ndarray:
+    """Raise ``ValueError`` if ``arr`` holds NaN or inf; the message says what was
+    ``expected`` (e.g. ``"finite pixel values"``) and what to do (``hint``)."""
     if not np.all(np.isfinite(arr)):
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
         raise ValueError(
-            f"{name} contains {n_nan} NaN and {n_inf} inf values; expected finite numbers. "
-            "Check the model's input scaling and weights (a diverged training run gives NaN)."
+            f"{name} contains {n_nan} NaN and {n_inf} inf values; expected {expected}. {hint}"
         )
     return arr
+
+
+def as_positive_int(value, name: str, hint: str = "", maximum: int | None = None) -> int:
+    """Check a count or a size: an int ``>= 1`` (and ``<= maximum`` if given).
+
+    Raises ``TypeError`` for anything but an int (a float, a bool, a string) and
+    ``ValueError`` for an int out of range; ``hint`` is added to either message.
+
+    >>> as_positive_int(3, "steps")
+    3
+    >>> as_positive_int(2.0, "steps")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: steps must be a positive int; got float 2.0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive int; got {type(value).__name__} {value!r}.{hint}"[:300]
+        )
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.{hint}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}; got {value}.{hint}")
+    return int(value)
 
 
 def as_features(features, name: str = "features", check_layout: bool = True) -> np.ndarray:
@@ -217,3 +255,13 @@ def as_heatmap(heatmap, name: str = "heatmap", allow_batch: bool = False) -> np.
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one value.")
     return check_finite(arr, name)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that points at the first caller outside
+    cam_edu: a warning names the user's line, however deep in the package it is raised.
+    Call it in the function that warns."""
+    frame, level = inspect.currentframe().f_back, 1
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -44,6 +44,8 @@ UNSIGNED_CMAP = "inferno"  # perceptually uniform: brighter is more
 TRUTH_COLOR = "#00e05a"  # true boxes and positions: a green neither colormap uses
 MAX_WIDTH_IN = 7.4  # the lessons' column at 100 dpi: wider figures would be shrunk
 TITLE_PT, LABEL_PT = 10, 9  # font sizes of panel titles and of labels and ticks
+BOX_PT = 1.6  # the width of a box's line; its dark edge adds as much again
+FOUND_DASH = (3, 2)  # a box found from a map: dashes and gaps, in line widths (matplotlib's)
 FIGURE_PIXELS = 128  # a map on its image is drawn at least this many pixels high in figures
 
 
@@ -75,8 +77,27 @@ def _upsample(m: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
     return out if m.ndim == 3 else out[0]
 
 
+def min_max(values, axis=(-2, -1)) -> np.ndarray:
+    """Scale ``values`` to ``[0, 1]`` over ``axis`` (each map, by default): float32 of the
+    same shape; a constant slice becomes all zeros (it carries no ranking), not NaN.
+
+    The one min-max rule of the package: :func:`normalize` (checked, with a warning for
+    constant maps), Score-CAM's masks and the explorer's rescaled images use it.
+
+    >>> min_max(np.array([[[1.0, 3.0]], [[2.0, 2.0]]])).tolist()
+    [[[0.0, 1.0]], [[0.0, 0.0]]]
+    >>> (min_max(np.arange(5.0).reshape(1, 1, 5, 1), axis=(1, 2, 3)) * 4).ravel().tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0]
+    """
+    v = np.asarray(values)
+    low = v.min(axis=axis, keepdims=True)
+    span = v.max(axis=axis, keepdims=True) - low
+    return np.where(span > 0, (v - low) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+
+
 def normalize(heatmap, relu: bool = False) -> np.ndarray:
-    """Min-max scale each map to ``[0, 1]``; a constant map becomes all zeros.
+    """Min-max scale each map to ``[0, 1]`` (:func:`min_max`); a constant map becomes all
+    zeros.
 
     Args:
         heatmap: ``(H, W)`` or ``(N, H, W)``.
@@ -89,28 +110,18 @@ def normalize(heatmap, relu: bool = False) -> np.ndarray:
     [[0.0, 0.5], [0.25, 1.0]]
     """
     m = as_heatmap(heatmap, allow_batch=True)
-    out, lo, constant = _normalize(m if m.ndim == 3 else m[None], relu)
+    batch = np.maximum(m, 0.0) if relu else m
+    batch = batch if m.ndim == 3 else batch[None]
+    constant = np.ptp(batch, axis=(1, 2)) == 0
     if constant.any():
         warnings.warn(
             f"{int(constant.sum())} heatmap(s) are constant (value "
-            f"{float(lo[constant][0]):g}), but min-max normalization expects max > min; "
-            "they carry no location and are shown as zeros.",
+            f"{float(batch[constant][0, 0, 0]):g}), but min-max normalization expects "
+            "max > min; they carry no location and are shown as zeros.",
             stacklevel=2,
         )
+    out = min_max(batch)
     return out if m.ndim == 3 else out[0]
-
-
-def _normalize(batch: np.ndarray, relu: bool = False):
-    """:func:`normalize` of a checked float32 batch ``(N, H, W)``, unchecked and silent.
-
-    Returns the maps ``(N, H, W)``, each map's minimum ``(N,)`` and whether it is constant.
-    """
-    if relu:
-        batch = np.maximum(batch, 0.0)
-    lo = batch.min(axis=(1, 2), keepdims=True)
-    span = batch.max(axis=(1, 2), keepdims=True) - lo
-    out = np.where(span > 0, (batch - lo) / np.where(span > 0, span, 1.0), 0.0)
-    return out.astype(np.float32), lo[:, 0, 0], span[:, 0, 0] == 0
 
 
 def as_display_image(image, name: str = "image") -> np.ndarray:
@@ -352,9 +363,9 @@ def _blend(rgb: np.ndarray, colored: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def _stroked(width: float) -> list:
-    """The path effect of a line ``width`` points wide with a thin dark edge: visible on
-    any colour of any map."""
-    return [mpl.patheffects.withStroke(linewidth=width + 1.6, foreground="black")]
+    """The path effect of a line ``width`` points wide with a thin dark edge (:data:`BOX_PT`
+    wider): visible on any colour of any map."""
+    return [mpl.patheffects.withStroke(linewidth=width + BOX_PT, foreground="black")]
 
 
 def draw_box(ax, box, truth: bool = False, label: str | None = None, image_shape=None):
@@ -362,21 +373,50 @@ def draw_box(ax, box, truth: bool = False, label: str | None = None, image_shape
 
     A box found from a map is dashed white; a true box (``truth=True``) is solid
     :data:`TRUTH_COLOR`, a colour none of the course's colormaps uses. Both have a dark
-    edge, so they show on any map. With ``image_shape`` ``(H, W)``, a box reaching outside
+    edge, so they show on any map. A side on the image's border (``image_shape`` ``(H, W)``,
+    else the shape of the last image drawn on ``ax``) is drawn 1 pixel inside, so that a box
+    of the whole image shows its four sides. With ``image_shape``, a box reaching outside
     the image raises ``ValueError``. Returns the rectangle.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> rect = draw_box(ax, (0, 0, 28, 10), image_shape=(28, 28))
+    >>> rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()
+    (0.5, 0.5, 9.0, 26.0)
+    >>> plt.close(fig)
     """
-    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
-    color = TRUTH_COLOR if truth else "white"
-    rect = mpl.patches.Rectangle(
-        (x0 - 0.5, y0 - 0.5),
-        x1 - x0,
-        y1 - y0,
-        fill=False,
-        color=color,
-        lw=1.6,
-        linestyle="-" if truth else (0, (3, 2)),
+    return _add_rectangle(
+        ax,
+        box,
+        image_shape,
+        color=TRUTH_COLOR if truth else "white",
+        linestyle="-" if truth else (0, FOUND_DASH),
         label=label,
-        path_effects=_stroked(1.6),
+    )
+
+
+def _add_rectangle(ax, box, image_shape, **style) -> mpl.patches.Rectangle:
+    """The rectangle of a box ``(y0, x0, y1, x1)`` on ``ax``, :data:`BOX_PT` wide with a dark
+    edge. A side on the image's border would lie on the axes' frame, half cut off and under
+    it: such a side is drawn 1 pixel inside (when the box is more than 2 pixels across)."""
+    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
+    if image_shape is None and ax.images:
+        image_shape = ax.images[-1].get_array().shape
+    top, left, bottom, right = y0 - 0.5, x0 - 0.5, y1 - 0.5, x1 - 0.5  # pixel edges
+    if image_shape is not None:
+        h, w = image_shape[:2]
+        if y1 - y0 > 2:
+            top, bottom = top + (y0 <= 0), bottom - (y1 >= h)
+        if x1 - x0 > 2:
+            left, right = left + (x0 <= 0), right - (x1 >= w)
+    rect = mpl.patches.Rectangle(
+        (left, top),
+        right - left,
+        bottom - top,
+        fill=False,
+        lw=BOX_PT,
+        path_effects=_stroked(BOX_PT),
+        **style,
     )
     ax.add_patch(rect)
     return rect
@@ -385,7 +425,7 @@ def draw_box(ax, box, truth: bool = False, label: str | None = None, image_shape
 def mark_truth_x(ax, x: float, label: str | None = None):
     """A vertical line at column ``x`` (pixels) in :data:`TRUTH_COLOR`: a true position,
     such as the crack on a beam. Returns the line."""
-    return ax.axvline(x, color=TRUTH_COLOR, lw=1.6, label=label, path_effects=_stroked(1.6))
+    return ax.axvline(x, color=TRUTH_COLOR, lw=BOX_PT, label=label, path_effects=_stroked(BOX_PT))
 
 
 def draw_window(ax, box, label: str | None = None, image_shape=None):
@@ -399,20 +439,7 @@ def draw_window(ax, box, label: str | None = None, image_shape=None):
     ':'
     >>> plt.close(fig)
     """
-    y0, x0, y1, x1 = as_box(box, image_shape=image_shape)
-    rect = mpl.patches.Rectangle(
-        (x0 - 0.5, y0 - 0.5),
-        x1 - x0,
-        y1 - y0,
-        fill=False,
-        color="0.85",
-        lw=1.6,
-        linestyle=":",
-        label=label,
-        path_effects=_stroked(1.6),
-    )
-    ax.add_patch(rect)
-    return rect
+    return _add_rectangle(ax, box, image_shape, color="0.85", linestyle=":", label=label)
 
 
 def mark_truth_tick(ax, x: float, label: str | None = None):
@@ -629,7 +656,7 @@ def plot_cam_grid(
         if m.min() == m.max():
             title = f"{title}\n(constant map: {float(m.max()):g})".lstrip()
         if scale == "own":
-            m = m / max(float(np.abs(m).max()), 1e-12) if signed else _normalize(m[None])[0][0]
+            m = m / max(float(np.abs(m).max()), 1e-12) if signed else min_max(m)
         mappable = show_map(
             ax,
             m,

@@ -44,6 +44,7 @@ def cam_explorer(
     method: str = "cam",
     layer: str | None = None,
     display_images=None,
+    output=None,
 ) -> CamExplorer:
     """An ipywidgets explorer of CAM, Grad-CAM, Grad-CAM++, Score-CAM, occlusion and LIME maps.
 
@@ -63,10 +64,14 @@ def cam_explorer(
         display_images: images to draw under the heatmap when ``images`` are
             preprocessed for the model (e.g. ResNet50's mean-subtracted BGR), ``(N, H, W, 3)``
             uint8 or float in ``[0, 1]``.
+        output: for a model with several outputs, the explained one (a name or an index;
+            ``None``: the first, with a warning that says so).
 
     Returns:
         a :class:`CamExplorer` (an ``ipywidgets.VBox``); display it as a cell's last line.
 
     >>> cam_explorer(model, x_test[:10], y_test[:10])  # doctest: +SKIP
     """
-    return CamExplorer(model, images, labels, class_names, method, layer, display_images)
+    return CamExplorer(
+        model, images, labels, class_names, method, layer, display_images, output=output
+    )

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from cam_edu import faithfulness, perturbation, randomization
+from cam_edu import faithfulness, lime_maps, randomization
 from cam_edu.comparison import bootstrap_difference, compare_methods
 from cam_edu.course.cantilever.localization import PeakTruth, peak_error_summary
+from cam_edu.gradcam import grad_cam
 from cam_edu.localize import BoxTruth
 
 
@@ -40,24 +41,24 @@ BOXES = [(2, 2, 7, 7), (8, 8, 13, 13), (2, 9, 7, 14), (9, 1, 14, 6)]
 
 
 def test_grid_segmentation_covers_the_image_with_rows_x_cols_superpixels():
-    labels = perturbation.grid_segmentation(4, 16)(np.zeros((32, 64, 3)))
+    labels = lime_maps.grid_segmentation(4, 16)(np.zeros((32, 64, 3)))
     assert labels.shape == (32, 64) and np.unique(labels).tolist() == list(range(64))
     assert (labels[:8, :4] == 0).all() and labels[31, 63] == 63
-    uneven = perturbation.grid_segmentation(3)(np.zeros((28, 28, 3)))  # 28 / 3 is not whole
+    uneven = lime_maps.grid_segmentation(3)(np.zeros((28, 28, 3)))  # 28 / 3 is not whole
     assert np.unique(uneven).tolist() == list(range(9))
     with pytest.raises(ValueError, match="rows must be a positive int"):
-        perturbation.grid_segmentation(0)
+        lime_maps.grid_segmentation(0)
 
 
 def test_lime_refuses_a_segmentation_with_one_superpixel(model, images):
     with pytest.raises(ValueError, match="one superpixel.*grid_segmentation"):
-        perturbation.lime_map(
+        lime_maps.lime_map(
             model, images[:1], num_samples=10, segmentation=lambda im: np.zeros(im.shape[:2], int)
         )
     with pytest.raises(ValueError, match="integer labels of shape"):
-        perturbation.lime_map(model, images[:1], num_samples=10, segmentation=lambda im: im)
-    seg = perturbation.grid_segmentation(4)
-    maps, _ = perturbation.lime_map(model, images[:1], num_samples=30, segmentation=seg)
+        lime_maps.lime_map(model, images[:1], num_samples=10, segmentation=lambda im: im)
+    seg = lime_maps.grid_segmentation(4)
+    maps, _ = lime_maps.lime_map(model, images[:1], num_samples=30, segmentation=seg)
     assert len(np.unique(maps[0])) > 1  # 16 superpixels, 16 weights
 
 
@@ -120,9 +121,10 @@ def test_compare_methods_rows_agree_with_the_metrics_one_by_one(model, images):
         "insertion AUC",
         "randomization |rho|",
     ]
-    scores = faithfulness.faithfulness_scores(model, images, ["gradcam"], steps=8)["gradcam"]
-    assert result.summary["gradcam"]["deletion AUC"] == pytest.approx(scores.deletion_auc)
-    assert result.summary["gradcam"]["insertion AUC"] == pytest.approx(scores.insertion_auc)
+    maps = grad_cam(model, images)[0]  # the public functions, one by one
+    for column, curve in (("deletion AUC", "deletion_curve"), ("insertion AUC", "insertion_curve")):
+        area = faithfulness.curve_auc(*getattr(faithfulness, curve)(model, images, maps, steps=8))
+        assert result.summary["gradcam"][column] == pytest.approx(area.mean())
     steps = randomization.randomization_correlation(model, images, "cam", seed=0)
     rho = [
         spearmanr(a.ravel(), b.ravel()).statistic
@@ -154,3 +156,64 @@ def test_compare_methods_deletes_into_the_chosen_baseline(model, images):
     )
     np.testing.assert_allclose(deleted, reference, rtol=1e-5)
     assert not np.allclose(black.curves["gradcam"][1], deleted)
+
+
+def _count_image_checks(monkeypatch) -> list:
+    """Spy on the check of the images, wherever a cam_edu module imported it."""
+    import sys
+
+    from cam_edu import inputs
+
+    calls, original = [], inputs.as_model_images
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return original(*args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("cam_edu") and getattr(module, "as_model_images", None) is original:
+            monkeypatch.setattr(module, "as_model_images", spy)
+    return calls
+
+
+def test_the_images_are_checked_once_per_public_call(model, images, monkeypatch):
+    """compare_methods and the randomization check run many methods on one batch: they
+    check it at their door, the methods behind it take the checked array."""
+    calls = _count_image_checks(monkeypatch)
+    lime = {"num_samples": 10, "segmentation": lime_maps.grid_segmentation(4)}
+    options = {"occlusion": {"patch": 4, "stride": 4}, "lime": lime}
+    compare_methods(model, images, BoxTruth(BOXES, (16, 16)), steps=4, options=options)
+    assert calls == [images.shape], f"{len(calls)} checks for one call of compare_methods"
+    calls.clear()
+    randomization.randomization_correlation(model, images, "scorecam", cascading=True)
+    assert calls == [images.shape]
+    calls.clear()
+    compare_methods(model, images, BoxTruth(BOXES, (16, 16)), ["gradcam"], steps=4)
+    assert len(calls) == 1
+
+
+def test_the_random_copy_is_seeded_and_leaves_the_users_random_state_alone(model):
+    """The copy's weights are those of set_random_seed(seed) and clone_model (lesson 7 makes
+    it so by hand), and no random generator of the user's moves."""
+    import random
+
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(7)
+    by_hand = keras.models.clone_model(model).get_weights()
+
+    def draws():
+        return (random.random(), np.random.random(), float(keras.random.uniform(())))
+
+    keras.utils.set_random_seed(123)
+    expected = draws(), float(tf.random.uniform(()))
+    keras.utils.set_random_seed(123)
+    fresh = keras.models.clone_model(model)  # a model random_copy has not seen
+    keras.utils.set_random_seed(123)
+    copy = randomization.random_copy(fresh, seed=7)
+    assert (draws(), float(tf.random.uniform(()))) == expected
+    for mine, theirs in zip(copy.get_weights(), by_hand, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert randomization.random_copy(fresh, seed=7) is copy  # made once per model and seed
+    other = randomization.random_copy(fresh, seed=8).get_weights()[0]
+    assert not np.array_equal(other, by_hand[0])

@@ -185,9 +185,11 @@ def test_the_picture_is_rendered_at_the_shown_width_times_the_pixel_ratio(explor
         assert 0 <= p["r0"] < p["r1"] <= h and 0 <= p["c0"] < p["c1"] <= w, name
     explorer.picture.available_width = 980  # a few pixels more: not worth a new layout
     assert explorer.picture.figure is figure
-    explorer.picture.available_width = 700  # less room: rendered smaller, never stretched
-    assert explorer.picture.figure["css_width"] == 700
-    assert explorer.picture.figure["size"][0] == 1400
+    explorer.picture.available_width = 800  # less room: rendered smaller, never stretched
+    assert explorer.picture.figure["css_width"] == 800
+    assert explorer.picture.figure["size"][0] == 1600
+    explorer.picture.available_width = 500  # never narrower than the lessons' column
+    assert explorer.picture.figure["css_width"] == 740
 
 
 def test_the_page_gets_each_panel_at_its_data_resolution(explorer):
@@ -230,6 +232,32 @@ def test_the_raw_map_has_whole_number_ticks(digits):
     for ticks in (ax.get_xticks(), ax.get_yticks()):
         visible = [t for t in ticks if -0.5 <= t <= 13.5]
         assert len(visible) >= 3 and all(float(t).is_integer() for t in visible), ticks
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "map_shape", "unit"),
+    [
+        ((32, 64), (8, 32), "feature cell"),
+        ((32, 64), (32, 64), "pixel"),
+        ((28, 28), (7, 7), "feature cell"),
+    ],
+)
+def test_the_raw_maps_tick_labels_never_overlap(image_shape, map_shape, unit):
+    """A beam's map is 4 times wider than high: its few rows get as many ticks as they have
+    room for, so the labels never stack (nor on a digit's square map)."""
+    from cam_edu.explorer.render import DEFAULT_WIDTH, ExplorerFigure
+
+    figure = ExplorerFigure(image_shape, map_shape, unit, "CAM value")
+    for width in (DEFAULT_WIDTH, 2 * DEFAULT_WIDTH):
+        figure.layout(width)
+        ax = figure.fig.axes[2]
+        for labels, ends in ((ax.get_yticklabels(), "y"), (ax.get_xticklabels(), "x")):
+            low, high = sorted(ax.get_ylim() if ends == "y" else ax.get_xlim())
+            shown = [t for t in labels if low <= t.get_position()[ends == "y"] <= high]
+            assert len(shown) >= 2, [t.get_text() for t in labels]
+            boxes = [t.get_window_extent() for t in shown]
+            for a, b in zip(boxes, boxes[1:], strict=False):
+                assert not a.overlaps(b), [t.get_text() for t in shown]
 
 
 # --- 6. the caption says the true class ------------------------------------------------------
@@ -353,23 +381,14 @@ def test_features_are_public_and_computed_once(gap_model, digits):
 
 def test_a_saved_picture_is_the_picture_shown(explorer):
     """A notebook saves the picture's state; pages without a kernel paint it from there."""
-    import base64
-
-    from ipywidgets.widgets.widget import _remove_buffers
+    from ipywidgets.embed import embed_data
 
     from cam_edu.widgets import ExplorerPicture
 
     explorer.klass.value = 3
     explorer.picture.available_width = 800
-    state, paths, buffers = _remove_buffers(explorer.picture.get_state())
-    saved = {  # as nbformat stores it in the notebook's widget state
-        "model_name": "AnyModel",
-        "state": state,
-        "buffers": [
-            {"path": p, "encoding": "base64", "data": base64.b64encode(b).decode()}
-            for p, b in zip(paths, buffers, strict=True)
-        ],
-    }
+    state = embed_data(views=[explorer.picture], drop_defaults=False)["manager_state"]["state"]
+    saved = state[explorer.picture.model_id]  # as the notebook's widget state holds it
     png, alt = ExplorerPicture.saved_picture(saved)
     picture = PIL.Image.open(io.BytesIO(png))
     np.testing.assert_array_equal(np.asarray(picture.convert("RGB")), frame(explorer))
@@ -388,7 +407,7 @@ def test_the_method_menu_offers_every_registry_method(explorer):
     assert explorer.method == "gradcam++" and "Grad-CAM++" in explorer.caption.value
     explorer.method_menu.value = "occlusion"  # a map at image resolution: a new layout
     assert explorer.heatmap.shape == (28, 28)
-    assert "pixel resolution (28×28)" in explorer.figure.fig.axes[2].get_title()
+    assert "pixel resolution (28×28)" in " ".join(explorer.figure.fig.axes[2].get_title().split())
     explorer.method_menu.value = "cam"
     assert explorer.heatmap.shape == (7, 7) and explorer.status.value == ""
 
@@ -435,3 +454,68 @@ def test_an_unknown_method_is_refused_with_the_list_of_methods(gap_model, digits
         cam_explorer(gap_model, digits, method="smoothgrad")
     with pytest.raises(Exception, match="Invalid selection"):
         explorer.method_menu.value = "smoothgrad"  # the menu offers only what exists
+
+
+# --- the picture language at the size it is shown ---------------------------------------------
+
+
+def test_text_is_at_least_9_points_at_100_pixels_per_inch(explorer):
+    """Every title, label, tick and number is at least 12.5 CSS pixels (9 pt at the course's
+    100 pixels per inch) at the default width, and at the narrowest the page can ask for."""
+    from cam_edu.explorer.controls import WIDTH_RANGE
+    from cam_edu.viz import MAX_WIDTH_IN
+
+    assert explorer.picture.figure["css_width"] == WIDTH_RANGE[0] == 100 * MAX_WIDTH_IN
+    for available, ratio in ((None, 1.0), (300, 1.0), (300, 2.0)):  # default; a narrow page
+        if available is not None:
+            explorer.picture.pixel_ratio = ratio
+            explorer.picture.available_width = available
+        figure = explorer.figure
+        assert explorer.picture.figure["css_width"] == WIDTH_RANGE[0]
+        texts = [t for t in figure.fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text()]
+        texts = [t for t in texts if t.get_color() != figure.fig.get_facecolor()]
+        assert len(texts) >= 8, [t.get_text() for t in texts]  # 3 titles, 3 labels, ticks
+        for text in texts:
+            css_px = text.get_fontsize() * figure.fig.dpi / 72 / ratio
+            assert css_px >= 12.5, (text.get_text(), css_px)
+        titles = [ax.title for ax in figure.fig.axes[:3]]
+        assert all(t.get_fontsize() * figure.fig.dpi / 72 / ratio >= 13.8 for t in titles)
+        assert figure.number_px / ratio >= 12.5
+
+
+def test_the_box_is_dashed_white_on_dark_as_in_the_lessons_figures(explorer):
+    """viz.draw_box's found box: white dashes BOX_PT wide, dashes and gaps FOUND_DASH line
+    widths long, on a dark line as much wider; the explorer paints the same pattern."""
+    from cam_edu.viz import BOX_PT, FOUND_DASH
+
+    figure = explorer.figure
+    width = BOX_PT * figure.fig.dpi / 72  # the white line, in device pixels
+    bands = figure.box_bands((6, 6, 22, 22), (28, 28))
+    across = [b for b in bands if b[1] - b[0] < 5]  # the horizontal sides' bands
+    top = min(b[0] for b in across if b[4] == 255)
+    dashes = sorted(b[2:4] for b in across if b[4] == 255 and b[0] == top)
+    assert len(dashes) >= 5, dashes
+    lengths = [c1 - c0 for c0, c1 in dashes[1:-1]]  # the first and last reach the corners
+    gaps = [b[0] - a[1] for a, b in zip(dashes, dashes[1:], strict=False)]
+    assert all(abs(n - FOUND_DASH[0] * width) <= 1 for n in lengths), (lengths, width)
+    assert all(abs(g - FOUND_DASH[1] * width) <= 1 for g in gaps), (gaps, width)
+    white_rows = {b[1] - b[0] for b in across if b[4] == 255 and b[0] == top}
+    dark_rows = {b[1] - b[0] for b in across if b[4] == 25 and b[2:4] == dashes[1]}
+    assert white_rows and dark_rows and min(dark_rows) > max(white_rows)  # the dark edge
+    # the picture shows them: white on the dashes, the map in the gaps
+    explorer.threshold.value = 0.05
+    box = explorer.box
+    if box is not None:
+        p = figure.panels["overlay"]
+        overlay = frame(explorer)[p.r0 : p.r1, p.c0 : p.c1]
+        painted = figure.box_bands(box, explorer.display[0].shape)
+        for r0, r1, c0, c1, level in painted[-4:]:
+            assert (overlay[r0:r1, c0:c1] == level).all()
+
+
+def test_the_explorer_reads_the_state_not_the_last_repaint(explorer):
+    """heatmap, box, view and description are the state's now, whatever was painted last."""
+    explorer.state.choose_class((explorer.class_index + 1) % 10)  # no widget event
+    np.testing.assert_array_equal(explorer.heatmap, explorer.state.view().heatmap)
+    assert explorer.box == explorer.state.view().box
+    assert explorer.description == description(explorer.state, explorer.state.view())

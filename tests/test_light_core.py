@@ -66,6 +66,45 @@ def test_the_core_runs_cam_and_grad_cam_without_the_optional_packages():
     assert "light core ok" in result.stdout
 
 
+def test_the_explorer_state_is_plain_python_without_the_widget_packages():
+    """The explorer's state, map sources and rendering need no widget: only its controls and
+    its picture widget do (the ``explorer`` extra)."""
+    script = (
+        BLOCKER
+        + """
+import keras, numpy as np
+from cam_edu.explorer.state import ExplorerState, caption, description
+from cam_edu.explorer.render import ExplorerFigure, panels
+model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="c"),
+                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)])
+x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
+state = ExplorerState(model, x, method="gradcam")
+state.choose_class(3)
+view = state.view()
+figure = ExplorerFigure((8, 8), view.heatmap.shape, "feature cell", "Grad-CAM value")
+figure.layout(740)
+assert set(panels(view, state.alpha)) == {"input", "overlay", "raw", "colorbar"}
+assert "Grad-CAM map of image 0 for class 3" in description(state, view), description(state, view)
+assert "class" in caption(state, view)
+loaded = sorted({m.split(".")[0] for m in sys.modules} & set(BLOCKED))
+assert not loaded, loaded
+try:
+    from cam_edu.explorer.controls import CamExplorer
+except ModuleNotFoundError as error:
+    assert 'pip install "cam_edu[explorer]"' in str(error), str(error)
+else:
+    raise AssertionError("the controls imported without ipywidgets")
+print("state ok")
+"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "state ok" in result.stdout
+
+
 def test_importing_cam_edu_sets_no_variable_and_loads_no_tensorflow():
     script = "import os, sys; b = dict(os.environ); import cam_edu; "
     script += "assert dict(os.environ) == b; assert 'tensorflow' not in sys.modules; print('ok')"
@@ -106,18 +145,29 @@ def _explain_everything(model, x):
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
 def test_models_that_are_dropped_are_freed_and_memory_stays_flat():
+    """No model, compiled path or random copy outlives its user's reference to the model.
+
+    The weak references and the cache count catch a leak of any size; the memory check
+    catches what they cannot see (the models here are 0.5 MB: a leak of compiled graphs)."""
     from cam_edu.course.models import build_gap_cnn
+    from cam_edu.engine import cached_models, engine, logits_engine
+    from cam_edu.randomization import random_copy
 
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    cached = cached_models()  # the session's own models (fixtures) stay
     alive, rss = [], []
     for i in range(8):
         model = build_gap_cnn(seed=i)
         _explain_everything(model, x)
-        alive.append(weakref.ref(model))
-        del model
-        gc.collect()
+        parts = (model, engine(model), logits_engine(model), random_copy(model))
+        alive += [weakref.ref(part) for part in parts]
+        assert cached_models() > cached  # the model and its random copy have compiled paths
+        del model, parts
+        for _ in range(3):  # the random copy is cached on the model: it becomes garbage
+            gc.collect()  # only when the collection that frees the model drops its cache
         rss.append(_rss_mb())
-    assert sum(r() is not None for r in alive) == 0, "a dropped model is still alive"
+        assert cached_models() == cached, "a dropped model's compiled paths are still cached"
+    assert sum(r() is not None for r in alive) == 0, "a dropped model or its engine is alive"
     growth = rss[-1] - rss[2]  # after two warm-up rounds (TensorFlow's own caches)
     assert growth < 40, f"memory grew by {growth:.0f} MB over 6 models: {rss}"
 

@@ -18,7 +18,8 @@ from scipy.special import expit
 from scipy.stats import pearsonr
 
 import cam_edu
-from cam_edu import faithfulness, localize, perturbation, randomization
+from cam_edu import faithfulness, lime_maps, localize, perturbation, randomization
+from cam_edu.comparison import compare_methods
 from cam_edu.course.cantilever.localization import error_summary
 from cam_edu.gradcam import grad_cam
 from cam_edu.methods import METHODS, get_method
@@ -230,20 +231,20 @@ def test_lime_finds_the_only_superpixel_the_model_reads(images):
     weights[4:, :4] = 3.0  # superpixel 2 of the 2 x 2 grid
     x = images + 0.5  # every pixel counts: x > 0.5
     kw = {"num_samples": 300, "segmentation": grid(2), "hide_color": 0.0}
-    maps, _ = perturbation.lime_map(region_model(weights), x, 1, **kw)
+    maps, _ = lime_maps.lime_map(region_model(weights), x, 1, **kw)
     cells = maps[:, ::4, ::4].reshape(3, 4)
     assert np.all(cells.argmax(axis=1) == 2)
     assert np.all(np.abs(cells[:, [0, 1, 3]]) < 0.05 * cells[:, 2:3])
-    again, _ = perturbation.lime_map(region_model(weights), x, 1, **kw)
+    again, _ = lime_maps.lime_map(region_model(weights), x, 1, **kw)
     np.testing.assert_array_equal(maps, again)  # seeded: the same map twice
 
 
 def test_lime_progress_bar_only_when_asked(images, capsys):
     model = region_model(np.ones((SIDE, SIDE), np.float32))
     kw = {"num_samples": 20, "segmentation": grid(2)}
-    perturbation.lime_map(model, images[:1], 1, **kw)
+    lime_maps.lime_map(model, images[:1], 1, **kw)
     assert capsys.readouterr().err == ""
-    perturbation.lime_map(model, images[:1], 1, progress=True, **kw)
+    lime_maps.lime_map(model, images[:1], 1, progress=True, **kw)
     assert "20/20" in capsys.readouterr().err
 
 
@@ -259,11 +260,11 @@ def test_lime_on_rgb_images_and_its_default_segmentation(small_cnn):
     x = np.random.default_rng(8).random((2, 16, 16, 3), dtype=np.float32)
     # quickshift finds one superpixel in random 16 x 16 noise: a grid of 8 x 8 instead
     with pytest.warns(UserWarning, match="one superpixel.*grid_segmentation"):
-        maps, logits = perturbation.lime_map(rgb, x, num_samples=50, seed=1)
+        maps, logits = lime_maps.lime_map(rgb, x, num_samples=50, seed=1)
     assert maps.shape == (2, 16, 16) and logits.shape == (2, 3)
     assert len(np.unique(maps[0])) > 1
     with pytest.warns(UserWarning):
-        again = perturbation.lime_map(rgb, x, num_samples=50, seed=1)[0]
+        again = lime_maps.lime_map(rgb, x, num_samples=50, seed=1)[0]
     np.testing.assert_array_equal(maps, again)
 
 
@@ -372,22 +373,23 @@ def test_the_true_contributions_give_the_lowest_monotone_deletion_curve(weights,
     assert np.all(np.diff(inserted[0]) >= -1e-6)
 
 
-def test_faithfulness_scores_rank_the_true_contributions_first(kernel, images):
+def test_compare_methods_ranks_the_true_contributions_first(kernel, images):
+    """A user's function is a method too: the true contributions delete fastest."""
     positive = np.abs(kernel)
     model = region_model(positive)
 
     def truth(model, images, class_index=None, layer=None):
         return positive * images[..., 0], model(images).numpy()
 
-    table = faithfulness.faithfulness_scores(model, images, [truth, "occlusion"], 1, steps=16)
-    assert list(table) == ["truth", "occlusion"]
+    boxes = localize.BoxTruth([(0, 0, 4, 4)] * len(images), (SIDE, SIDE))
+    result = compare_methods(model, images, boxes, [truth, "occlusion"], 1, steps=16)
+    assert list(result.methods.values()) == ["truth", "Occlusion"]
     fractions, deleted = faithfulness.deletion_curve(
         model, images, positive * images[..., 0], 1, 16
     )
-    assert table["truth"].deletion_auc == pytest.approx(
-        faithfulness.curve_auc(fractions, deleted).mean()
-    )
-    assert table["truth"].deletion_auc <= table["occlusion"].deletion_auc + 1e-9
+    deletion = {shown: result.summary[key]["deletion AUC"] for key, shown in result.methods.items()}
+    assert deletion["truth"] == pytest.approx(faithfulness.curve_auc(fractions, deleted).mean())
+    assert deletion["truth"] <= deletion["Occlusion"] + 1e-9
 
 
 # --- localization -------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Models with several outputs (a class head and a box head): every method takes the same
-``output=`` argument, says which output it explains, and refuses a wrong name clearly."""
+"""Models with several outputs (a class head and a box head): every method of the registry,
+the curves, the comparison, the randomization check and the explorer take the same
+``output=`` argument, say which output they explain when none is chosen (a warning at the
+caller's line), and refuse a wrong name clearly."""
 
 import warnings
 
@@ -8,7 +10,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cam_edu import compute_cam, grad_cam, grad_cam_plus_plus, occlusion_map, score_cam
+from cam_edu import (
+    compute_cam,
+    grad_cam,
+    grad_cam_plus_plus,
+    grid_segmentation,
+    occlusion_map,
+    score_cam,
+    softmax,
+)
+from cam_edu.methods import METHODS
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +112,77 @@ def test_dict_outputs_are_named_by_their_keys(images):
     assert logits.shape == (3, 3) and maps.shape == (3, 10, 10)
     _, size_logits = grad_cam(model, images, output="size")
     assert size_logits.shape == (3, 2)  # one unit: two classes [-z, z], as everywhere
+
+
+# --- every method of the registry, and every tool that runs a model -------------------------
+
+OPTIONS = {  # small and fast settings; LIME's grid fits a 12 x 12 image
+    "occlusion": {"patch": 4, "stride": 4},
+    "lime": {"num_samples": 20, "segmentation": grid_segmentation(4)},
+}
+
+
+def _warned(record, who: str):
+    """The one warning that names the first output, for ``who``; it points at this file."""
+    found = [w for w in record if f"2 outputs; {who} explains the first, output 'cls'" in str(w)]
+    assert len(found) == 1, [str(w.message) for w in record]
+    assert found[0].filename == __file__, "the warning does not point at the caller's line"
+
+
+@pytest.mark.parametrize("key", list(METHODS))
+def test_every_method_says_which_output_it_explains_and_takes_output(two_heads, images, key):
+    method, options = METHODS[key], OPTIONS.get(key, {})
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        maps, logits = method(two_heads, images, **options)
+    _warned(record, method.display_name)
+    probabilities, boxes = (t.numpy() for t in two_heads(images))
+    np.testing.assert_allclose(softmax(logits), probabilities, rtol=1e-4, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # naming the output: no warning
+        warnings.filterwarnings("ignore", message="The structure of `inputs`")
+        named, _ = method(two_heads, images, output="cls", **options)
+        np.testing.assert_array_equal(named, maps)
+        if method.needs_cam_head:  # the box head has none: refused clearly (above)
+            return
+        box_maps, box_logits = method(two_heads, images, class_index=2, output="box", **options)
+        by_index, _ = method(two_heads, images, class_index=2, output=1, **options)
+    np.testing.assert_allclose(box_logits, boxes, rtol=1e-4, atol=1e-5)  # the box head's
+    np.testing.assert_array_equal(box_maps, by_index)
+    assert box_maps.shape[0] == 3 and not np.array_equal(box_maps, maps)
+
+
+def test_curves_comparison_randomization_and_explorer_take_output(two_heads, images):
+    from cam_edu import compare_methods, deletion_curve, insertion_curve, randomization_correlation
+    from cam_edu.explorer.state import ExplorerState
+    from cam_edu.localize import BoxTruth
+
+    box_maps, box_logits = grad_cam(two_heads, images, class_index=2, output="box")
+    probability = softmax(box_logits)[:, 2]  # the box head's "class" 2, as ClassScores scores it
+    for curve in (deletion_curve, insertion_curve):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            curve(two_heads, images, box_maps, class_index=2, steps=4)
+        _warned(record, curve.__name__)
+    _, deleted = deletion_curve(two_heads, images, box_maps, 2, steps=4, output="box")
+    np.testing.assert_allclose(deleted[:, 0], probability, rtol=1e-5)  # nothing removed yet
+    truth = BoxTruth([(0, 0, 6, 6)] * 3, (12, 12))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        compare_methods(two_heads, images, truth, ["gradcam"], steps=4)
+    _warned(record, "compare_methods")
+    result = compare_methods(two_heads, images, truth, ["gradcam"], 2, steps=4, output="box")
+    np.testing.assert_allclose(result.maps["gradcam"], box_maps, rtol=1e-5, atol=1e-7)
+    steps = randomization_correlation(two_heads, images, "gradcam", 2, output="box")
+    np.testing.assert_allclose(steps[0].maps, box_maps, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        result.per_image["gradcam"]["randomization rho"].mean(), steps[1].spearman, rtol=1e-6
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        ExplorerState(two_heads, images, method="gradcam")
+    _warned(record, "the explorer")
+    state = ExplorerState(two_heads, images, method="gradcam", output="box")
+    state.choose_class(2)
+    assert state.probs.shape == (3, 4)
+    np.testing.assert_allclose(state.view().heatmap, box_maps[0], rtol=1e-5, atol=1e-7)

@@ -115,22 +115,15 @@ def test_freeze_widgets_shows_the_stored_explorer_picture():
 
 def test_a_frozen_explorer_picture_says_what_it_shows(gap_model, digits):
     """The alt text of the stored picture is the live explorer's: image, class, method, scale."""
-    from ipywidgets.widgets.widget import _remove_buffers
+    from ipywidgets.embed import embed_data
 
     from cam_edu.widgets import cam_explorer
 
     explorer = cam_explorer(gap_model, digits, class_names=list("abcdefghij"))
     explorer.method_menu.value = "gradcam"
     explorer.klass.value = 7
-    state, paths, buffers = _remove_buffers(explorer.picture.get_state())
-    model = {
-        "model_name": "AnyModel",
-        "state": state,
-        "buffers": [
-            {"path": p, "encoding": "base64", "data": base64.b64encode(b).decode()}
-            for p, b in zip(paths, buffers, strict=True)
-        ],
-    }
+    saved = embed_data(views=[explorer.picture], drop_defaults=False)["manager_state"]
+    model = saved["state"][explorer.picture.model_id]  # as the notebook's widget state holds it
     nb = nbformat.v4.new_notebook()
     view = {"model_id": "m1", "version_major": 2, "version_minor": 0}
     nb.cells.append(

@@ -278,11 +278,12 @@ def test_a_window_is_drawn_dotted_unlike_found_and_true_boxes():
     assert len(styles) == 3  # three kinds of box, three line styles
     assert window.get_edgecolor()[:3] != truth.get_edgecolor()[:3]
     assert truth.get_edgecolor()[:3] == pytest.approx(plt.matplotlib.colors.to_rgb(TRUTH_COLOR))
+    # pixel edges; its bottom, on the image's border, 1 pixel inside (see the next test)
     assert (window.get_x(), window.get_y(), window.get_width(), window.get_height()) == (
         4.5,
         12.5,
         18,
-        15,
+        14,
     )
     with pytest.raises(ValueError, match="outside the image"):
         draw_window(ax, (13, 5, 30, 23), image_shape=(28, 28))
@@ -316,3 +317,48 @@ def test_a_truth_tick_points_at_its_column_from_below_and_hides_no_pixel_of_the_
     green = np.all(np.abs(marked[below] / 255 - truth) < 0.1, axis=-1)
     columns = np.flatnonzero(green.any(axis=0))
     assert columns.size > 0 and abs(columns.mean() - tip) < 2  # drawn under column 11.5
+
+
+@pytest.mark.parametrize("truth", [False, True])
+def test_a_box_of_the_whole_image_shows_its_four_sides(truth):
+    """A box on the image's border would lie on the axes' frame, its top and left sides
+    hidden under it: its sides are drawn 1 pixel inside, and each one shows in the figure."""
+    import matplotlib.pyplot as plt
+
+    from cam_edu.viz import draw_box, show_map
+
+    fig, ax = plt.subplots(figsize=(3, 3), dpi=100)
+    blob = np.zeros((28, 28))
+    blob[10:18, 10:18] = 1.0  # inferno: black around it, where the box lies
+    whole = (0, 0, 28, 28)
+    show_map(
+        ax, blob, signed=False, box=None if truth else whole, truth_box=whole if truth else None
+    )
+    rect = ax.patches[-1]
+    assert (rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()) == (0.5, 0.5, 26, 26)
+    inner = draw_box(ax, (3, 3, 20, 20), image_shape=(28, 28))  # inside: on the pixel edges
+    assert (inner.get_x(), inner.get_y(), inner.get_width(), inner.get_height()) == (
+        2.5,
+        2.5,
+        17,
+        17,
+    )
+    inner.remove()
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+    x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)
+    image = rgb[rgb.shape[0] - y1 : rgb.shape[0] - y0, x0:x1]  # the map's pixels on the canvas
+    if truth:  # TRUTH_COLOR, a bright green
+        line = (image[..., 1] > 150) & (image[..., 0] < 100)
+    else:  # white dashes
+        line = image.min(axis=-1) > 200
+    band = 2 * image.shape[0] // 28  # the outer 2 pixels of the image
+    sides = {
+        "top": line[:band].any(axis=0).mean(),
+        "bottom": line[-band:].any(axis=0).mean(),
+        "left": line[:, :band].any(axis=1).mean(),
+        "right": line[:, -band:].any(axis=1).mean(),
+    }
+    least = 0.9 if truth else 0.45  # dashes cover 3 of every 5 line widths
+    assert all(share > least for share in sides.values()), sides
+    plt.close(fig)

@@ -1,4 +1,5 @@
-"""The interactive CAM explorer, in parts (``pip install "cam_edu[explorer]"``):
+"""The interactive CAM explorer, in parts (the widgets need ``pip install "cam_edu[explorer]"``;
+the state, the sources and the rendering are plain Python):
 
 - :mod:`cam_edu.explorer.sources`  -- the maps of any registry method, one at a time, kept
 - :mod:`cam_edu.explorer.state`    -- image, class, method, view options, caption: plain Python
@@ -12,8 +13,3 @@ The public entry is :func:`cam_edu.widgets.cam_explorer`.
 >>> PANELS  # what the picture repaints; the rest is the layout's background
 ('input', 'overlay', 'raw', 'colorbar', 'scale')
 """
-
-from cam_edu.extras import require
-
-for _module in ("ipywidgets", "anywidget"):
-    require(_module, "explorer", "the explorer")

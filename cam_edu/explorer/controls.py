@@ -11,16 +11,18 @@ ticks, the colorbar's frame) is redrawn only when the picture's size or the meth
 
 from __future__ import annotations
 
-import ipywidgets as widgets
 import numpy as np
 
 from cam_edu.explorer.picture import ExplorerPicture
-from cam_edu.explorer.render import FIGSIZE, PANELS, ExplorerFigure, panels, png
+from cam_edu.explorer.render import DEFAULT_WIDTH, PANELS, ExplorerFigure, panels, png
 from cam_edu.explorer.state import ExplorerState, caption, description, scale_label
+from cam_edu.extras import require
 from cam_edu.viz import UPSAMPLING_METHODS
 
-WIDTH_RANGE = (480, 1280)  # CSS pixels the picture may be rendered at
-PICTURE_MIN = "600px"  # never narrower: a narrow notebook scrolls sideways to it
+widgets = require("ipywidgets", "explorer", "the explorer")
+
+WIDTH_RANGE = (DEFAULT_WIDTH, 1280)  # CSS pixels the picture may be rendered at
+PICTURE_MIN = f"{DEFAULT_WIDTH}px"  # never narrower: a narrow notebook scrolls sideways to it
 MAP = ("overlay", "raw", "scale")  # what a new map changes (the colorbar: only a new method)
 IMAGE = ("input", *MAP)
 
@@ -61,11 +63,11 @@ class CamExplorer(widgets.VBox):
     """Controls (image, method, class, follow, alpha, upsampling, threshold, box) and a picture.
 
     Build it with :func:`cam_edu.widgets.cam_explorer`. ``state`` holds what is shown
-    (:class:`cam_edu.explorer.state.ExplorerState`); ``features``, ``probs``, ``display``,
-    ``heatmap``, ``box`` and ``class_index`` read it; ``png()`` is the picture as shown and
-    ``description`` its alt text. Ticking ``follow`` shows each image's predicted class;
-    choosing a class in the menu unticks it, and the chosen class is kept when the image
-    changes. The colours follow the method: signed maps (CAM, occlusion, LIME) on a
+    (:class:`cam_edu.explorer.state.ExplorerState`); ``view``, ``features``, ``probs``,
+    ``display``, ``heatmap``, ``box``, ``class_index`` and ``description`` (the picture's alt
+    text) read it; ``png()`` is the picture as shown. Ticking ``follow`` shows each image's
+    predicted class; choosing a class in the menu unticks it, and the chosen class is kept
+    when the image changes. The colours follow the method: signed maps (CAM, occlusion, LIME) on a
     diverging scale centred at 0, the others on a min-max scale.
     """
 
@@ -77,7 +79,7 @@ class CamExplorer(widgets.VBox):
             setattr(self, name, control)
         self.caption, self.notice = widgets.HTML(), widgets.HTML(s.notice)
         self.picture = ExplorerPicture(
-            layout=widgets.Layout(flex="1 1 600px", min_width=PICTURE_MIN)
+            layout=widgets.Layout(flex=f"1 1 {PICTURE_MIN}", min_width=PICTURE_MIN)
         )
         self._class_options = None
         self._update_class_menu()
@@ -95,7 +97,7 @@ class CamExplorer(widgets.VBox):
         super().__init__([*([self.notice] if s.notice else []), self.status, self.caption, row])
         self._version, self._ratio, self._figure = 0, 1.0, None
         self._new_figure()
-        self._layout(FIGSIZE[0] * 72, 1.0)
+        self._layout(DEFAULT_WIDTH, 1.0)
 
     # ------------------------------------------------------------------ state readers
 
@@ -108,8 +110,12 @@ class CamExplorer(widgets.VBox):
     method = property(lambda self: self.state.method, doc="The method shown (a registry key).")
     figure = property(lambda self: self._figure, doc="The :class:`ExplorerFigure` on the page.")
 
+    view = property(lambda self: self.state.view(), doc="What the state shows (cached maps).")
     heatmap = property(lambda self: self.view.heatmap, doc="The raw map at its resolution.")
     box = property(lambda self: self.view.box, doc="The box in image pixels, or ``None``.")
+    description = property(
+        lambda self: description(self.state, self.view), doc="The picture in one sentence."
+    )
 
     def png(self) -> bytes:
         """The picture as the page shows it, as PNG bytes."""
@@ -137,7 +143,7 @@ class CamExplorer(widgets.VBox):
     def _on_method(self, _change) -> None:
         self.state.choose_method(self.method_menu.value)
         self._new_figure()
-        self._layout(self.picture.figure.get("css_width", FIGSIZE[0] * 72), self._ratio)
+        self._layout(self.picture.figure.get("css_width", DEFAULT_WIDTH), self._ratio)
 
     def _on_resize(self, _change) -> None:
         """Render at the width the page shows the picture at, times its pixel ratio."""
@@ -171,7 +177,7 @@ class CamExplorer(widgets.VBox):
 
     def _refresh(self, dirty, layout: dict | None = None) -> None:
         """Repaint the panels in ``dirty`` for the state, send them, then the controls."""
-        self.view = view = self.state.view()
+        view = self.state.view()
         arrays = panels(view, self.state.alpha, dirty)
         if "scale" in dirty:
             arrays["scale"] = self._figure.scale_numbers(view.limits)
@@ -180,13 +186,12 @@ class CamExplorer(widgets.VBox):
             name: self._figure.paint(name, arrays[name], box if name == "overlay" else [])
             for name in dirty
         }
-        self.description = description(self.state, view)
         with self.picture.hold_sync():  # the picture first: the page paints what is awaited
             if layout is not None:
                 self.picture.figure = layout
             for name, panel in sent.items():
                 setattr(self.picture, name, panel)
-            self.picture.alt = self.description
+            self.picture.alt = description(self.state, view)
         self._update_class_menu()
         self.caption.value = caption(self.state, view)
 

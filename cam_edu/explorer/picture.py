@@ -17,12 +17,14 @@ from __future__ import annotations
 import base64
 import io
 
-import anywidget
 import numpy as np
 import PIL.Image
-import traitlets
 
 from cam_edu.explorer.render import PANELS, Panel, png
+from cam_edu.extras import require
+
+anywidget = require("anywidget", "explorer", "the explorer")
+traitlets = require("traitlets", "explorer", "the explorer")
 
 PICTURE_ESM = """
 const PANELS = ["input", "overlay", "raw", "colorbar", "scale"];

@@ -28,9 +28,22 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ticker import MaxNLocator
 
-from cam_edu.viz import LABEL_PT, TITLE_PT, colorize, compose
+from cam_edu.viz import (
+    BOX_PT,
+    FOUND_DASH,
+    LABEL_PT,
+    MAX_WIDTH_IN,
+    TITLE_PT,
+    colorize,
+    compose,
+)
 
-FIGSIZE = (9.6, 3.3)  # inches; the layout is made once at 72 dpi and scaled with the width
+# The layout is made once at the course's 100 pixels per inch and scaled with the width: at
+# its default width (740 pixels, the lessons' column) and wider, titles are 13.9 pixels
+# high and labels, ticks and numbers 12.5 (10 and 9 points at 100 pixels per inch).
+FIGSIZE = (MAX_WIDTH_IN, 2.9)  # inches
+DPI = 100
+DEFAULT_WIDTH = round(FIGSIZE[0] * DPI)  # pixels; also the narrowest it is drawn
 PANELS = ("input", "overlay", "raw", "colorbar", "scale")
 _PLACEHOLDER = "-1.23e-05"  # the widest number the colorbar shows: room for it is kept
 
@@ -80,11 +93,12 @@ class ExplorerFigure:
     """The explorer's figure for an image ``image_shape`` and maps ``map_shape``.
 
     ``layout(px_width)`` draws the static parts at a new size and finds the panels;
-    ``paint(name, rgb, bands)`` fills one; ``frame`` is the picture.
+    ``paint(name, rgb, bands)`` fills one; ``frame`` is the picture; ``number_px`` is the
+    size of the colorbar's numbers in device pixels (as its tick labels).
     """
 
     def __init__(self, image_shape, map_shape, unit: str, scale_label: str):
-        fig = Figure(figsize=FIGSIZE, dpi=72, layout="constrained")
+        fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         ax_in, ax_ov, ax_raw = fig.subplots(1, 3)
         for ax in (ax_in, ax_ov):
@@ -94,18 +108,22 @@ class ExplorerFigure:
         h, w = map_shape
         ax_raw.imshow(np.zeros((h, w)), vmin=0, vmax=1, animated=True)
         for axis in (ax_raw.xaxis, ax_raw.yaxis):
-            axis.set_major_locator(MaxNLocator(integer=True))  # feature cells are whole
+            # whole feature cells, and only as many ticks as the axis has room for: a wide
+            # beam's few rows must not stack their labels on one another
+            axis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
         mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap="gray")
         colorbar = fig.colorbar(mappable, ax=ax_raw, ticks=[0, 0.5, 1])
         colorbar.ax.set_yticklabels([_PLACEHOLDER] * 3, fontsize=LABEL_PT)  # room for numbers
         colorbar.set_label(scale_label, fontsize=LABEL_PT)
         colorbar.solids.set_visible(False)  # painted per map, like the maps
         resolution = "feature" if unit == "feature cell" else unit
-        titles = ("input image", "map over the input, and box", f"raw map at {resolution} ")
+        titles = (
+            "input image",
+            "map over the input,\nand box",
+            f"raw map at {resolution}\nresolution ({h}×{w})",
+        )
         for ax, title in zip((ax_in, ax_ov, ax_raw), titles, strict=True):
-            ax.set_title(
-                title + (f"resolution ({h}×{w})" if ax is ax_raw else ""), fontsize=TITLE_PT
-            )
+            ax.set_title(title, fontsize=TITLE_PT)
         ax_raw.set_xlabel(f"x ({unit})", fontsize=LABEL_PT)
         ax_raw.set_ylabel(f"y ({unit})", fontsize=LABEL_PT)
         ax_raw.tick_params(labelsize=LABEL_PT)
@@ -143,9 +161,10 @@ class ExplorerFigure:
         left, right = numbers.x0, numbers.x1
         box = mpl.transforms.Bbox.from_extents(left, height - bottom, right, height - top)
         self.panels["scale"] = Panel.of(box, height)
+        self.number_px = font  # the colorbar's numbers, as its tick labels: device pixels
         self._font = PIL.ImageFont.truetype(findfont(FontProperties(family="DejaVu Sans")), font)
         self._index: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self.line_width = 2 * self.fig.dpi / 72  # the box's, 2 points
+        self.line_width = BOX_PT * self.fig.dpi / 72  # the box's white line, as viz.draw_box
         return {
             "version": version,
             "size": list(self.size),
@@ -171,8 +190,9 @@ class ExplorerFigure:
 
     def box_bands(self, box, image_shape) -> list[list[int]]:
         """The box ``(y0, x0, y1, x1)`` (image pixels) as bands ``[r0, r1, c0, c1, level]`` of
-        the overlay panel, clipped to it: a white line 2 points wide on a dark one 1 point
-        wider on each side, so that it shows on any colour (as :func:`cam_edu.viz.draw_box`)."""
+        the overlay panel, clipped to it, drawn as :func:`cam_edu.viz.draw_box` draws a box
+        found from a map: dashed white, :data:`cam_edu.viz.BOX_PT` wide, on a dark line as
+        much wider, dashes and gaps :data:`cam_edu.viz.FOUND_DASH` line widths long."""
         p = self.panels["overlay"]
         h, w = image_shape[:2]
         y0, x0, y1, x1 = box
@@ -180,18 +200,27 @@ class ExplorerFigure:
         top, bottom = p.top + p.height * y0 / h - p.r0, p.top + p.height * y1 / h - p.r0
         left, right = p.left + p.width * x0 / w - p.c0, p.left + p.width * x1 / w - p.c0
         n_rows, n_cols = p.r1 - p.r0, p.c1 - p.c0
+        white, dark = self.line_width, 2 * self.line_width
+        on, off = (k * white for k in FOUND_DASH)
 
-        def span(a, b, end):  # pixels whose centres lie in [a, b), at least one, inside
-            lo = int(np.ceil(a - 0.5))
-            hi = max(lo + 1, int(np.ceil(b - 0.5)))
-            return min(max(lo, 0), end), min(max(hi, 0), end)
+        def dashes(a, b, across):  # the dashes of a side from a to b, its corners covered
+            starts = np.arange(a - dark / 2, b + dark / 2, on + off)
+            ends = np.minimum(starts + on, b + across / 2)
+            return zip(np.maximum(starts, a - across / 2), ends, strict=True)
 
         bands = []
-        for half, level in ((self.line_width, 25), (self.line_width / 2, 255)):
-            rows = span(top - half, bottom + half, n_rows)
-            cols = span(left - half, right + half, n_cols)
-            bands += [[*span(y - half, y + half, n_rows), *cols, level] for y in (top, bottom)]
-            bands += [[*rows, *span(x - half, x + half, n_cols), level] for x in (left, right)]
+        for across, level in ((dark, 25), (white, 255)):
+            half = across / 2
+            for y in (top, bottom):
+                rows = _span(y - half, y + half, n_rows)
+                bands += [
+                    [*rows, *_span(a, b, n_cols), level] for a, b in dashes(left, right, across)
+                ]
+            for x in (left, right):
+                cols = _span(x - half, x + half, n_cols)
+                bands += [
+                    [*_span(a, b, n_rows), *cols, level] for a, b in dashes(top, bottom, across)
+                ]
         return [b for b in bands if b[0] < b[1] and b[2] < b[3]]
 
     def scale_numbers(self, limits) -> np.ndarray:
@@ -207,6 +236,13 @@ class ExplorerFigure:
                 (0, y), f"{value:.3g}".replace("-", "−"), fill="black", font=self._font, anchor="lm"
             )
         return np.asarray(image)
+
+
+def _span(a: float, b: float, end: int) -> tuple[int, int]:
+    """The pixels whose centres lie in ``[a, b)``, at least one, inside ``[0, end)``."""
+    lo = int(np.ceil(a - 0.5))
+    hi = max(lo + 1, int(np.ceil(b - 0.5)))
+    return min(max(lo, 0), end), min(max(hi, 0), end)
 
 
 def panels(view, alpha: float, names=PANELS[:4]) -> dict[str, np.ndarray]:

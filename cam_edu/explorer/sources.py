@@ -34,6 +34,7 @@ class MapSource:
         key: a key of :data:`cam_edu.methods.METHODS`.
         layer: the explained layer, for the methods that take one.
         notify: called with what is being computed before a slow map, and ``""`` after.
+        output: the explained output's index (:func:`cam_edu.layers.explained_output`).
 
     Attributes:
         method: the registry's :class:`cam_edu.methods.Method`.
@@ -45,15 +46,15 @@ class MapSource:
         layer: the explained tensor's name, or ``None``.
     """
 
-    def __init__(self, model, x: np.ndarray, key: str, layer=None, notify=None):
+    def __init__(self, model, x: np.ndarray, key: str, layer=None, notify=None, output: int = 0):
         self.method = METHODS[key]
-        self.model, self.x = model, x
+        self.model, self.x, self.output = model, x, output
         self.notify: Callable[[str], None] = notify or (lambda text: None)
         self.options = dict(self.method.interactive or {})
         self.layer = layer if self.method.uses_layer else None
         self._maps: dict[tuple[int, int], np.ndarray] = {}
         if self.method.explainer is not None:
-            self.explainer = self.method.explainer(model, self.layer)
+            self.explainer = self.method.explainer(model, self.layer, output)
             parts = [
                 self.explainer.engine.forward(x[i : i + BATCH]) for i in range(0, len(x), BATCH)
             ]
@@ -64,7 +65,7 @@ class MapSource:
             self.map_shape, self.unit = self.features.shape[1:3], "feature cell"
         else:
             self.explainer = None
-            scores = ClassScores(model)
+            scores = ClassScores(model, output=output)
             self.logits, self.binary = scores.logits(x), scores.binary
             self.features = None
             self.map_shape, self.unit = x.shape[1:3], "pixel"
@@ -88,6 +89,8 @@ class MapSource:
     def _compute(self, i: int, c: int) -> np.ndarray:
         x = self.x[i : i + 1]
         if self.explainer is None:
-            return self.method(self.model, x, class_index=c, **self.options)[0]
-        forward = (self.features[i : i + 1], self.logits[i : i + 1])
-        return self.explainer.explain(x, c, forward=forward)[0]
+            return self.method.compute(self.model, x, c, output=self.output, **self.options)[0]
+        # a method without gradients reuses the activations computed when the source was made
+        kept = (self.features[i : i + 1], self.logits[i : i + 1])
+        forward = None if self.explainer.needs_gradients else kept
+        return self.explainer.explain(x, c, forward)[0]

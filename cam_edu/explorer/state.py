@@ -29,10 +29,19 @@ import numpy as np
 from cam_edu.cam import cam_head, class_probabilities
 from cam_edu.explorer.sources import MapSource
 from cam_edu.inputs import as_model_images
+from cam_edu.layers import explained_output, require_model
 from cam_edu.localize import bbox_from_cam
 from cam_edu.methods import METHODS
 from cam_edu.validate import as_class_index
-from cam_edu.viz import Underlay, as_display_image, default_alpha, map_norm, underlay, upsample
+from cam_edu.viz import (
+    Underlay,
+    as_display_image,
+    default_alpha,
+    map_norm,
+    min_max,
+    underlay,
+    upsample,
+)
 
 CACHE_BYTES = 64e6  # upsampled maps kept per explorer
 OUTLINE_PIXELS = 112  # a one-channel image's picture is at least this many pixels high
@@ -65,13 +74,69 @@ class View(NamedTuple):
     box: tuple | None
 
 
+class MapCache:
+    """The maps as the picture draws them, kept: each map upsampled to its image (where its
+    box is found) and to the picture's size, its boxes, and the images' underlays.
+
+    Args:
+        display: the images drawn, float RGB ``(H, W, 3)`` in ``[0, 1]``.
+        grey: the images are one-channel (digits, beams): drawn outlined, at least
+            :data:`OUTLINE_PIXELS` high; else photos, in grey at their own size.
+
+    Upsampled maps are kept up to :data:`CACHE_BYTES` (least recently used go first).
+    """
+
+    def __init__(self, display: list, grey: bool):
+        self.display, self.grey = display, grey
+        self._under: dict[int, Underlay] = {}
+        self._maps: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, dict]] = OrderedDict()
+
+    def underlay(self, i: int) -> Underlay:
+        """What image ``i``'s maps are drawn over, made once."""
+        if i not in self._under:
+            image = self.display[i][..., :1] if self.grey else self.display[i]
+            k = math.ceil(OUTLINE_PIXELS / image.shape[0]) if self.grey else 1
+            self._under[i] = underlay(image, (image.shape[0] * k, image.shape[1] * k))
+        return self._under[i]
+
+    def maps(self, i: int, key: tuple, heatmap: np.ndarray, upsampling: str):
+        """``(big, picture)``: the map ``heatmap`` of image ``i`` (``key`` names it: class
+        and method) upsampled to the image and to the underlay, computed once."""
+        found = self._entry(i, key, heatmap, upsampling)
+        return found[0], found[1]
+
+    def box(self, i: int, key: tuple, heatmap: np.ndarray, upsampling: str, threshold: float):
+        """The box of the map at ``threshold`` x its maximum, in image pixels, or ``None``
+        when the map has no positive value; found once per threshold."""
+        big, _, boxes = self._entry(i, key, heatmap, upsampling)
+        threshold = round(float(threshold), 6)
+        if threshold not in boxes:
+            with warnings.catch_warnings():  # a constant map: its box is the whole image
+                warnings.simplefilter("ignore")
+                boxes[threshold] = bbox_from_cam(big, threshold) if big.max() > 0 else None
+        return boxes[threshold]
+
+    def _entry(self, i: int, key: tuple, heatmap: np.ndarray, upsampling: str):
+        full = (i, *key, upsampling)
+        if full in self._maps:
+            self._maps.move_to_end(full)
+            return self._maps[full]
+        big = upsample(heatmap, self.display[i].shape[:2], upsampling)
+        size = self.underlay(i).grey.shape
+        picture = big if size == big.shape else upsample(heatmap, size, upsampling)
+        self._maps[full] = (big, picture, {})
+        while len(self._maps) > max(8, CACHE_BYTES // (2 * (big.nbytes + picture.nbytes) + 1)):
+            self._maps.popitem(last=False)
+        return self._maps[full]
+
+
 class ExplorerState:
     """Everything the explorer shows, and the maps it computed.
 
     Args:
         model: a Keras model (a GAP -> Dense head for ``method="cam"``).
         images: the model's inputs ``(N, H, W, channels)``.
-        labels, class_names, method, layer, display_images: as
+        labels, class_names, method, layer, display_images, output: as
             :func:`cam_edu.widgets.cam_explorer`.
         top_k: classes listed per image for models with more than 20 classes.
         notify: called with what a slow method computes (``""`` when done).
@@ -92,6 +157,7 @@ class ExplorerState:
         display_images=None,
         top_k: int = 10,
         notify=None,
+        output=None,
     ):
         _check_method(method)
         if layer is not None and not METHODS[method].uses_layer:
@@ -101,9 +167,9 @@ class ExplorerState:
                 f"{METHODS[method].display_name} does not take one (CAM always reads the layer "
                 "before global pooling). Use method='gradcam' to explain another layer."
             )
+        self.output = explained_output(require_model(model), output, "the explorer")
         self.model, self.x, self.layer = model, as_model_images(images, model), layer
-        self.notify = notify
-        self.method = method
+        self.notify, self.method = notify, method
         self._sources: dict[str, MapSource] = {}
         source = self.source
         self.display, self.notice = display_images_of(images, self.x, display_images)
@@ -122,9 +188,8 @@ class ExplorerState:
         self.image, self.class_index, self.follow = 0, int(self.predicted[0]), True
         self.grey = all(np.ptp(im, axis=-1).max() == 0 for im in self.display)
         self.alpha = default_alpha(self.display[0][..., :1] if self.grey else self.display[0])
-        self._under: dict[int, Underlay] = {}
         self.upsampling, self.threshold, self.show_box = "bilinear", 0.2, True
-        self._big: OrderedDict[tuple, tuple[np.ndarray, dict]] = OrderedDict()
+        self.cache = MapCache(self.display, self.grey)
 
     # ------------------------------------------------------------------ choices
 
@@ -133,7 +198,7 @@ class ExplorerState:
         """The current method's maps, made on first use and kept."""
         if self.method not in self._sources:
             self._sources[self.method] = MapSource(
-                self.model, self.x, self.method, self.layer, self.notify
+                self.model, self.x, self.method, self.layer, self.notify, self.output
             )
         return self._sources[self.method]
 
@@ -161,12 +226,13 @@ class ExplorerState:
         self.method = method
 
     def method_options(self) -> list[tuple[str, str]]:
-        """The method menu: every registry method (CAM only if the model has a CAM head)."""
+        """The method menu: every registry method (one that needs a CAM head only if the
+        model has one)."""
         options = []
         for key, method in METHODS.items():
-            if method.explainer is not None and not method.uses_layer and key != self.method:
-                try:  # a method of a fixed head (CAM): only if the model has one
-                    cam_head(self.model)
+            if method.needs_cam_head and key != self.method:
+                try:
+                    cam_head(self.model, self.output)
                 except ValueError:
                     continue
             slow = "  (slow, computed per image)" if method.slow else ""
@@ -196,41 +262,19 @@ class ExplorerState:
 
     def view(self) -> View:
         """The current map, its colour scale and its box (maps upsampled once, kept)."""
-        i, c = self.image, self.class_index
-        heatmap = self.source.heatmap(i, c)
+        i, key = self.image, (self.class_index, self.method)
+        heatmap = self.source.heatmap(i, self.class_index)
         signed = self.source.method.signed
         norm = map_norm(heatmap, signed)
-        big, picture, boxes = self._upsampled(i, c, heatmap)
-        threshold = round(float(self.threshold), 6)
-        if threshold not in boxes:
-            with warnings.catch_warnings():  # a constant map: its box is the whole image
-                warnings.simplefilter("ignore")
-                boxes[threshold] = bbox_from_cam(big, threshold) if big.max() > 0 else None
-        box = boxes[threshold] if self.show_box else None
+        big, picture = self.cache.maps(i, key, heatmap, self.upsampling)
+        box = (
+            self.cache.box(i, key, heatmap, self.upsampling, self.threshold)
+            if self.show_box
+            else None
+        )
+        under = self.cache.underlay(i)
         limits = (norm.vmin, norm.vmax)
-        return View(self.display[i], self.underlay(i), heatmap, big, picture, signed, limits, box)
-
-    def underlay(self, i: int) -> Underlay:
-        """What image ``i``'s maps are drawn over, made once."""
-        if i not in self._under:
-            image = self.display[i][..., :1] if self.grey else self.display[i]
-            k = math.ceil(OUTLINE_PIXELS / image.shape[0]) if self.grey else 1
-            self._under[i] = underlay(image, (image.shape[0] * k, image.shape[1] * k))
-        return self._under[i]
-
-    def _upsampled(self, i: int, c: int, heatmap: np.ndarray):
-        """The map at the image's size and at the picture's, and its boxes, kept (LRU)."""
-        key = (i, c, self.method, self.upsampling)
-        if key in self._big:
-            self._big.move_to_end(key)
-            return self._big[key]
-        big = upsample(heatmap, self.display[i].shape[:2], self.upsampling)
-        size = self.underlay(i).grey.shape
-        picture = big if size == big.shape else upsample(heatmap, size, self.upsampling)
-        self._big[key] = (big, picture, {})
-        while len(self._big) > max(8, CACHE_BYTES // (2 * (big.nbytes + picture.nbytes) + 1)):
-            self._big.popitem(last=False)
-        return self._big[key]
+        return View(self.display[i], under, heatmap, big, picture, signed, limits, box)
 
 
 def scale_label(state: ExplorerState) -> str:
@@ -310,9 +354,8 @@ def display_images_of(images, x: np.ndarray, display_images):
     lo, hi = float(x.min()), float(x.max())
     if integer or (lo >= -1e-3 and hi <= 1 + 1e-3):
         return [as_display_image(im, f"images[{i}]") for i, im in enumerate(raw)], ""
-    low = x.min(axis=(1, 2, 3), keepdims=True)
-    span = np.maximum(x.max(axis=(1, 2, 3), keepdims=True) - low, 1e-12)
-    shown = [as_display_image(im, f"images[{i}]") for i, im in enumerate((x - low) / span)]
+    rescaled = min_max(x, axis=(1, 2, 3))
+    shown = [as_display_image(im, f"images[{i}]") for i, im in enumerate(rescaled)]
     notice = (
         f"<i>The images lie in [{lo:.4g}, {hi:.4g}], not in [0, 1]: preprocessed for the "
         "model, so they are shown rescaled to [0, 1], each on its own (colors may be off, "
