@@ -3,7 +3,6 @@ every exercise is rejected with a hint that names its mistake, never the answer;
 check replayed from its record in the grader gives the same line as in the notebook."""
 
 import contextlib
-import inspect
 import io
 import json
 import re
@@ -16,7 +15,7 @@ import tensorflow as tf
 from scipy.stats import kendalltau, rankdata, spearmanr
 
 from cam_edu.exercises import checks
-from cam_edu.exercises.checks import record
+from cam_edu.exercises.checks import harness, record
 
 
 def run(check, *fns):
@@ -1037,13 +1036,9 @@ def recorded(monkeypatch, check, *fns):
 
 
 def replayed(check, records, fns):
-    stand_ins = []
-    for fn in fns:
-        try:
-            source = inspect.getsource(fn)
-        except (OSError, TypeError):
-            source = None
-        stand_ins.append(record.Replayed(getattr(fn, "__name__", "f"), source))
+    stand_ins = [
+        record.Replayed(getattr(fn, "__name__", "f"), harness.function_source(fn)) for fn in fns
+    ]
     with record.replaying(records):
         return run(check, *stand_ins)
 
