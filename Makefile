@@ -30,6 +30,12 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
+# The Debian packages some tests need (skipped without them): Chromium for the browser tests
+# (Playwright's own download is not used; CAM_EDU_CHROMIUM may name another Chromium) and
+# bubblewrap, the grader's sandbox (cam_edu/exercises/sandbox.py).
+CHROMIUM := sh scripts/apt_install.sh chromium chromium "the browser tests (tests/test_browser.py, tests/test_site_browser.py)" CAM_EDU_CHROMIUM
+BUBBLEWRAP := sh scripts/apt_install.sh bubblewrap bwrap "the grader's sandbox tests (tests/test_grade.py)"
+
 # Jupyter refuses to start as root (containers, cloud machines) without --allow-root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -38,8 +44,8 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 test: $(STAMP) $(NODE_STAMP)
-	sh scripts/install_chromium.sh
-	sh scripts/install_bubblewrap.sh
+	$(CHROMIUM)
+	$(BUBBLEWRAP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	CAM_EDU_OFFLINE=1 KERAS_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q --durations=10 --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
@@ -56,7 +62,7 @@ exercises: $(STAMP)
 	$(BIN)/python -m cam_edu.exercises build --execute
 
 benchmark: $(STAMP)
-	sh scripts/install_chromium.sh
+	$(CHROMIUM)
 	$(BIN)/python benchmarks/run_benchmarks.py
 
 checkpoints: $(STAMP)

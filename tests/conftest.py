@@ -1,8 +1,12 @@
-"""Shared fixtures: small seeded Keras models built once per test session."""
+"""Shared fixtures: small seeded Keras models built once per test session, the website,
+and what the exercises ask students to write."""
 
+import ast
 import socket
+from pathlib import Path
 
 import keras
+import nbformat
 import numpy as np
 import pytest
 
@@ -77,3 +81,50 @@ def built_site(tmp_path_factory):
     source, out = root / "src", root / "html"
     assert site.build(source, out) == 0, "sphinx-build failed (its messages are above)"
     return out
+
+
+# The formulas exercises ask students to derive (spaces removed): Grad-CAM++'s weight
+# (ex06a, Task 4) and the map of class 0 of a sigmoid head (ex01, Task 1).
+TASK_FORMULAS = (
+    "g^2/(2g^2",
+    "/(2g^2+",
+    "g**2/(2*g**2",
+    "2*g**2+",
+    "sigmoid(-z)",
+    "σ(-z)",
+    "[-M,M]",
+    "has-M",
+)
+
+
+def code_pieces(source: str) -> set[str]:
+    """The calls and statements (20 characters or more, spaces removed) in the bodies of
+    the functions a solution cell defines: the code a student must write."""
+    tree = ast.parse(source)
+    pieces = set()
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        body = function.body[1:] if ast.get_docstring(function) else function.body
+        for node in (n for statement in body for n in ast.walk(statement)):
+            if isinstance(node, ast.Call | ast.stmt):
+                text = "".join((ast.get_source_segment(source, node) or "").split())
+                if len(text) >= 20:
+                    pieces.add(text)
+    return pieces
+
+
+@pytest.fixture(scope="session")
+def task_answers() -> dict[str, frozenset[str]]:
+    """What each exercise asks its students to write, spaces removed: the code of its model
+    answers that its student version does not show (a ``def`` line is shown), and
+    :data:`TASK_FORMULAS` under ``"formulas"``. No hint, markdown cell or check docstring
+    may contain any of it."""
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    found = {"formulas": frozenset(TASK_FORMULAS)}
+    for path in sorted((notebooks / "solutions").glob("ex*.ipynb")):
+        solution = nbformat.read(path, as_version=4)
+        student = nbformat.read(notebooks / "exercises" / path.name, as_version=4)
+        shown = "".join("".join(c.source.split()) for c in student.cells if c.cell_type == "code")
+        tagged = [c.source for c in solution.cells if "solution" in c.metadata.get("tags", [])]
+        pieces = set().union(*map(code_pieces, tagged))
+        found[path.stem] = frozenset(p for p in pieces if p not in shown)
+    return found

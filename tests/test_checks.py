@@ -3,7 +3,6 @@ every exercise is rejected with a hint that names its mistake, never the answer;
 check replayed from its record in the grader gives the same line as in the notebook."""
 
 import contextlib
-import inspect
 import io
 import json
 import re
@@ -15,8 +14,9 @@ import pytest
 import tensorflow as tf
 from scipy.stats import kendalltau, rankdata, spearmanr
 
+from cam_edu.course.cantilever import cam_peak_position
 from cam_edu.exercises import checks
-from cam_edu.exercises.checks import record
+from cam_edu.exercises.checks import harness, record
 
 
 def run(check, *fns):
@@ -214,6 +214,11 @@ CORRECT = [
     (checks.check_counterfactual_accuracy, (counterfactual,), "counterfactual_accuracy: all 2"),
     (checks.check_shortcut_diagnosis, (lambda: ("Marker ", 0.065),), "the diagnosis: all 1"),
     (checks.check_refined_peak_position, (refined,), "refined_peak_position: all 6"),
+    (
+        checks.check_refined_peak_position,  # lesson 4's library function agrees
+        (lambda cams: cam_peak_position(cams, refine=True),),
+        "refined_peak_position: all 6",
+    ),
     (checks.check_grid_error_question, (lambda: 1 / 64,), "the grid's own error: all 1"),
     (checks.check_feature_model, (feature_model,), "feature_model_of: all 1"),
     (checks.check_transfer_cam, (transfer,), "transfer_cam: all 2"),
@@ -943,9 +948,18 @@ WRONG = [
 
 
 @pytest.mark.parametrize("what,check,fns,hint", WRONG, ids=[w[0] for w in WRONG])
-def test_known_mistakes_get_a_specific_hint(what, check, fns, hint):
+def test_known_mistakes_get_a_specific_hint(what, check, fns, hint, task_answers):
+    """The hint names the mistake and shows none of what the tasks ask students to write
+    (the model answers' code, the formulas to derive: ``task_answers`` in conftest)."""
     out = run(check, *fns)
     assert out.startswith("✗ ") and hint in out, out
+    assert not revealed(out, task_answers), out
+
+
+def revealed(out: str, task_answers) -> list[str]:
+    """The pieces of ``task_answers`` (spaces removed) that a check's line shows."""
+    spaceless = "".join(out.split())
+    return [piece for pieces in task_answers.values() for piece in pieces if piece in spaceless]
 
 
 def test_every_check_has_known_mistakes_listed():
@@ -1008,9 +1022,10 @@ FORMULA_PIECES = ("g^2 /", "2 g^2", "g^3", "tf.gather(", "reduce_sum(", "add_mar
         (checks.check_counterfactual_accuracy, (lambda m, x, y: 0.5,)),
     ],
 )
-def test_generic_hints_do_not_give_the_formula_or_the_code(check, fns):
+def test_generic_hints_do_not_give_the_formula_or_the_code(check, fns, task_answers):
     out = run(check, *fns)
     assert out.startswith("✗ ") and not any(p in out for p in FORMULA_PIECES), out
+    assert not revealed(out, task_answers), out
 
 
 def test_a_function_that_is_not_callable_is_reported():
@@ -1037,13 +1052,9 @@ def recorded(monkeypatch, check, *fns):
 
 
 def replayed(check, records, fns):
-    stand_ins = []
-    for fn in fns:
-        try:
-            source = inspect.getsource(fn)
-        except (OSError, TypeError):
-            source = None
-        stand_ins.append(record.Replayed(getattr(fn, "__name__", "f"), source))
+    stand_ins = [
+        record.Replayed(getattr(fn, "__name__", "f"), harness.function_source(fn)) for fn in fns
+    ]
     with record.replaying(records):
         return run(check, *stand_ins)
 

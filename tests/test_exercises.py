@@ -1,6 +1,7 @@
 """The exercise builder: stubs, edit protection, sync, and nbval in both directions."""
 
-import ast
+import doctest
+import inspect
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from cam_edu import exercises
-from cam_edu.exercises import ExerciseError, stub_source
+from cam_edu.exercises import ExerciseError, checks, stub_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -244,31 +245,30 @@ def test_every_exercise_asks_an_open_question_with_a_checked_answer_and_a_model_
         assert "## Question" in "".join(c.source for c in solution.cells), path.name
 
 
-def _code_pieces(source: str) -> set[str]:
-    """The calls and statements (20 characters or more, spaces removed) in the bodies of
-    the functions a solution cell defines: the code a student must write."""
-    tree = ast.parse(source)
-    pieces = set()
-    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
-        body = function.body[1:] if ast.get_docstring(function) else function.body
-        for node in (n for statement in body for n in ast.walk(statement)):
-            if isinstance(node, ast.Call | ast.stmt):
-                text = "".join((ast.get_source_segment(source, node) or "").split())
-                if len(text) >= 20:
-                    pieces.add(text)
-    return pieces
+def _spaceless(text: str) -> str:
+    return "".join(text.split())
 
 
-def test_no_markdown_shows_the_code_a_task_asks_for():
+def test_no_markdown_or_check_docstring_shows_what_a_task_asks_for(task_answers):
+    """Not in the exercises' markdown, nor in what ``check_x?`` shows (the docstrings of
+    the checks and their modules): the model answers' code, the formulas a task asks to
+    derive, or a right answer's ✓ (only a stand-in name or a generic demo may show one)."""
+    assert all(task_answers[path.stem] for path in SOLUTIONS), "a model answer with no code"
+    wanted = set().union(*task_answers.values())
+    texts = {}
     for path in SOLUTIONS:
-        solution = nbformat.read(path, as_version=4)
-        tagged = [c.source for c in solution.cells if "solution" in c.metadata.get("tags", [])]
-        wanted = set().union(*map(_code_pieces, tagged))
         student = nbformat.read(NOTEBOOKS / "exercises" / path.name, as_version=4)
-        markdown = [c.source for c in student.cells if c.cell_type == "markdown"]
-        text = "".join("".join(source.split()) for source in markdown)
-        assert wanted, path.name
-        assert not sorted(piece for piece in wanted if piece in text), path.name
+        texts[path.name] = "".join(c.source for c in student.cells if c.cell_type == "markdown")
+    modules = [checks, *(getattr(checks, f"lesson{n}") for n in LESSONS)]
+    texts |= {m.__name__: m.__doc__ for m in modules}
+    texts |= {f"{name}?": inspect.getdoc(getattr(checks, name)) or "" for name in checks.__all__}
+    shown = {where: sorted(p for p in wanted if p in _spaceless(t)) for where, t in texts.items()}
+    assert {where: pieces for where, pieces in shown.items() if pieces} == {}
+    generic = ("check_number(", "check_choice_and_number(")
+    for where, text in texts.items():
+        for example in doctest.DocTestParser().get_examples(text):
+            if example.want.startswith("✓") and not example.source.startswith(generic):
+                assert example.options.get(doctest.SKIP), (where, example.source)
 
 
 def test_student_versions_are_in_sync_with_the_solutions():

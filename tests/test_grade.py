@@ -20,6 +20,7 @@ import socket
 import threading
 import uuid
 from pathlib import Path
+from textwrap import indent
 
 import nbformat
 import pytest
@@ -36,6 +37,7 @@ from cam_edu.exercises.checks import (
     check_sigmoid_question,
     harness,
 )
+from cam_edu.exercises.definitions import definitions
 from cam_edu.exercises.grade import find_submissions, load_exercises, parse_name
 from cam_edu.exercises.judge import (
     PRINTED_PASS,
@@ -44,6 +46,7 @@ from cam_edu.exercises.judge import (
     Isolation,
     Submission,
     grade_submission,
+    judge,
     run_notebook,
     tampering,
 )
@@ -666,6 +669,121 @@ def test_tampering_spots_a_redefined_check(source, flag):
     found = tampering(nb, ex)
     first_line = source.splitlines()[0][:50]
     assert (found is None) if flag is None else (flag in found and first_line in found), found
+
+
+# --------------------------------------------------------------------------- reading the code
+
+EINSUM = (
+    "def {}(features, weights, class_index):\n"
+    '    return np.einsum("nhwk,kn->nhw", features, weights[:, class_index])\n'
+)
+LOOPED = (
+    "def {}(features, weights, class_index):\n"
+    "    return np.stack([features[n] @ weights[:, c] for n, c in enumerate(class_index)])\n"
+)
+LOOP_LINE = "uses a Python loop or comprehension"
+UNREAD_LINE = "its code could not be read"
+# How a student may hand cam_per_image to its check, and the check's verdict: ✓, or the
+# mistake its ✗ line names. The last one makes every later definition unreadable.
+HANDED = [
+    (
+        "another name for a def with a loop",
+        [LOOPED.format("by_loop"), "cam_per_image = by_loop"],
+        LOOP_LINE,
+    ),
+    (
+        "a def with a loop inside an if",
+        ["if True:\n" + indent(LOOPED.format("cam_per_image"), "    ")],
+        LOOP_LINE,
+    ),
+    (
+        "another name for a def without loop",
+        [EINSUM.format("by_einsum"), "cam_per_image = by_einsum"],
+        "✓",
+    ),
+    ("a lambda", ["cam_per_image = lambda f, w, c: np.einsum('nhwk,kn->nhw', f, w[:, c])"], "✓"),
+    (
+        "a loop-free def in a branch that does not run",
+        [
+            LOOPED.format("cam_per_image"),
+            "if False:\n" + indent(EINSUM.format("cam_per_image"), "    "),
+        ],
+        LOOP_LINE,
+    ),
+    (
+        "a function made by another function",
+        [
+            "def make():\n" + indent(EINSUM.format("inner"), "    ") + "    return inner",
+            "cam_per_image = make()",
+        ],
+        UNREAD_LINE,
+    ),
+    (
+        "a def replaced by exec",
+        [EINSUM.format("cam_per_image"), f"exec({LOOPED.format('cam_per_image')!r})"],
+        UNREAD_LINE,
+    ),
+]
+
+
+def test_the_no_loop_check_reads_the_same_code_in_the_notebook_and_in_the_grade():
+    """One notebook (ex02's check, a quick kernel without TensorFlow), graded for real: for
+    every way of handing the function over, the grade is what the notebook printed."""
+    check = Check("check_cam_per_image", "check_cam_per_image(cam_per_image)")
+    cells = [
+        new_code_cell(
+            "import numpy as np\n\nfrom cam_edu.exercises.checks import check_cam_per_image"
+        )
+    ]
+    at = []
+    for _, sources, _ in HANDED:
+        cells += [new_code_cell(source) for source in sources]
+        at.append(len(cells))
+        cells.append(new_code_cell(check.source))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    run = asyncio.run(run_notebook(nb, 120, "python3", Isolation(sandboxed=False)))
+    assert run.stopped is None and set(at) <= run.ran, run.stopped
+    for (what, _, expected), index in zip(HANDED, at, strict=True):
+        outputs = run.nb.cells[index].outputs
+        error = next((o for o in outputs if o.output_type == "error"), None)
+        printed = error.evalue if error else "".join(o.get("text", "") for o in outputs).strip()
+        graded, hint = judge(run, index, check)
+        assert printed.startswith("✓" if expected == "✓" else "✗") and expected in printed, what
+        assert (graded, hint) == ((True, "") if expected == "✓" else (False, printed)), what
+
+
+@pytest.mark.parametrize(
+    "cells,expected",
+    [
+        (
+            ["def g(x):\n    return x", "%timeit -n 3 g([1])", "%matplotlib inline"],
+            "def g(x):\n    return x",
+        ),
+        (["def g(x):\n    return x", "def h(x):\n    return [v for v in x]", "%time g = h"], None),
+        (["%%time\ndef g(x):\n    return x"], None),
+        (["def s():\n    globals()['g'] = print", "def g(x):\n    return x", "s()"], None),
+        (["from helpers import g"], None),
+        (["@functools.cache\ndef g(x):\n    return x"], None),
+        (["def h(x):\n    return x", "g, k = h, h"], None),
+        (["def g(x):\n    return x", "for g in [1]:\n    pass"], None),
+        (["def g(x):\n    return x", "xs = [g for g in range(3)]"], "def g(x):\n    return x"),
+        (["def g(x):\n    return x", "def g(:\n    pass"], "def g(x):\n    return x"),
+    ],
+    ids=[
+        "timeit and matplotlib bind nothing",
+        "a name bound by a magic",
+        "a def in a cell magic",
+        "globals() in a helper",
+        "an import",
+        "a decorator",
+        "a tuple assignment",
+        "a loop variable",
+        "a comprehension's variable",
+        "a cell that does not parse",
+    ],
+)
+def test_definitions_read_only_what_python_keeps_the_source_of(cells, expected):
+    assert definitions([new_code_cell(c) for c in cells]).get("g") == expected
 
 
 def test_grade_refuses_bad_input_and_an_output_folder_inside_the_submissions(tmp_path, capsys):

@@ -37,8 +37,9 @@ import numpy as np
 import pytest
 from browser_support import REPO, Lab, axe_violations, launch_chromium, require_chromium, serve
 
-from cam_edu.teaching import layout, readable, slides
 from cam_edu.teaching import notebooks as nbs
+from cam_edu.teaching import readable, slides
+from cam_edu.teaching.sizes import STYLE
 
 LESSONS = nbs.lesson_paths()
 # nbconvert's deck loads reveal.js with require.js (AMD), so there is no global ``Reveal``.
@@ -328,9 +329,7 @@ SIZES = f"""() => {{
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem[:2])
 def test_deck_fits_the_screen_and_every_key_walks_it(browser, base, lesson, tmp_path):
-    w = Watched(
-        browser, base, viewport={"width": layout.STYLE.width, "height": layout.STYLE.height}
-    )
+    w = Watched(browser, base, viewport={"width": STYLE.width, "height": STYLE.height})
     page = w.page
     try:
         url = f"{base}/slides/{lesson.stem}.slides.html"
@@ -357,7 +356,7 @@ def test_deck_fits_the_screen_and_every_key_walks_it(browser, base, lesson, tmp_
             page.screenshot(path=str(shot))
             _check_screenshot(shot)
 
-        width, height = layout.STYLE.width, layout.STYLE.height
+        width, height = STYLE.width, STYLE.height
         too_big = [(s["h"], s["v"], s["width"], s["height"]) for s in sizes]
         too_big = [t for t in too_big if t[2] > width or t[3] > height]
         assert too_big == [], f"slides larger than {width} x {height} (h, v, w, h): {too_big}"

@@ -19,8 +19,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from cam_edu.teaching import assets, instructor, layout, notes, prefetch, site, slides
+from cam_edu.teaching import assets, instructor, markdown, notes, prefetch, site, slides
 from cam_edu.teaching import notebooks as nbs
+from cam_edu.teaching.deck import deck_notebook
+from cam_edu.teaching.sizes import STYLE
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = nbs.lesson_paths()
@@ -218,7 +220,7 @@ def test_every_part_of_a_lesson_is_in_its_deck_once(decks):
 
 
 def test_decks_keep_the_topics_and_estimate_every_slide_within_the_screen(decks):
-    style = layout.STYLE
+    style = STYLE
     for path, _, deck_slides in decks:
         heights = [s.height(style) for s in deck_slides]
         assert max(heights) <= style.inner_height, f"{path.name}: {max(heights):.0f} px"
@@ -237,7 +239,7 @@ def test_title_slide_is_title_time_and_objectives_and_a_diagram_starts_a_slide(d
         assert "attachment:" not in title and "<img" not in title, "a picture on the title slide"
         for slide in deck_slides:  # a diagram starts a slide, after its heading or lead-in
             for k, piece in enumerate(slide.pieces):
-                if piece.source and layout.IMAGE_ONLY.match(piece.source):
+                if piece.source and markdown.IMAGE_ONLY.match(piece.source):
                     before = slide.pieces[:k]
                     assert all(p.keep_with_next for p in before), f"{path.name}: {before}"
 
@@ -248,7 +250,7 @@ def test_deck_notes_add_up_to_the_lesson_estimate(decks):
         notes = _notes_of(deck)
         assert len(notes) == len(deck_slides)
         said = [float(re.match(r"\*\*About ([\d.]+) min", n).group(1)) for n in notes]
-        lesson = sum(nbs.slide_minutes(nb, s) for s in nbs.slides_of(nb))
+        lesson = nbs.class_minutes(nb)
         assert sum(said) == pytest.approx(lesson, abs=0.05 * len(said))
         shown = [
             nbs.cell_seconds(c) or 0.0
@@ -289,6 +291,37 @@ def test_notes_never_splice_wrapped_lines():
     ]
 
 
+def test_sentences_do_not_end_at_an_abbreviation_or_a_decimal_point():
+    text = (
+        "Zhou et al. (Sec. 3.1, Table 1) cut VGG, e.g. its last layers, i.e. the top.\n"
+        'Compare Fig. 2 vs. Eq. 3, cf. the paper. It scored 0.5. He said "stop." '
+        "(A remark.) 4 of 49 cells."
+    )
+    assert markdown.sentences(text) == [
+        "Zhou et al. (Sec. 3.1, Table 1) cut VGG, e.g. its last layers, i.e. the top.",
+        "Compare Fig. 2 vs. Eq. 3, cf. the paper.",
+        "It scored 0.5.",
+        'He said "stop."',
+        "(A remark.)",
+        "4 of 49 cells.",
+    ]
+
+
+def test_speaker_notes_never_stop_at_an_abbreviation(decks):
+    """The lessons cite "Sun et al. (...)", "Adebayo et al. (...)": each is said whole."""
+    names = "|".join(re.escape(a) for a in markdown.ABBREVIATIONS)
+    stops = re.compile(rf"(?:^|\s)(?:{names})$")
+    said = [
+        (path.name, line)
+        for path, deck, _ in decks
+        for note in _notes_of(deck)
+        for line in re.findall(r"^- (.+)$", note, flags=re.MULTILINE)
+    ]
+    assert [(name, line) for name, line in said if stops.search(line)] == []
+    cited = [line for _, line in said if re.match(r"\w+ et al\. \(", line)]
+    assert len(cited) >= 3 and all(len(line) > 40 for line in cited), cited
+
+
 def test_a_long_cell_is_cut_between_slides_by_rule():
     """Code and its long printout: code first, the printout cut between lines, nothing lost."""
     cell = _timed_code_cell(
@@ -300,15 +333,15 @@ def test_a_long_cell_is_cut_between_slides_by_rule():
     heading = nbformat.v4.new_markdown_cell("## Long\n\n" + "Words and more words. " * 40)
     heading.metadata["slideshow"] = {"slide_type": "slide"}
     nb = nbformat.v4.new_notebook(cells=[heading, cell])
-    deck, deck_slides = layout.deck_notebook(nb, notes=notes.Notes())
+    deck_nb, deck_slides = deck_notebook(nb, notes=notes.Notes())
     assert [s.kind for s in deck_slides][:2] == ["slide", "subslide"]
-    assert all(s.height() <= layout.STYLE.inner_height for s in deck_slides)
-    printed = "".join(o.get("text", "") for c in deck.cells for o in c.get("outputs", []))
+    assert all(s.height() <= STYLE.inner_height for s in deck_slides)
+    printed = "".join(o.get("text", "") for c in deck_nb.cells for o in c.get("outputs", []))
     assert printed == cell.outputs[0].text
-    codes = [c for c in deck.cells if c.cell_type == "code"]
+    codes = [c for c in deck_nb.cells if c.cell_type == "code"]
     assert nbs.COLLAPSE_TAG not in codes[0].metadata["tags"] and codes[0].source == cell.source
     assert all(nbs.COLLAPSE_TAG in c.metadata["tags"] for c in codes[1:])
-    continued = [c.source for c in deck.cells if "Long (continued)" in c.source]
+    continued = [c.source for c in deck_nb.cells if "Long (continued)" in c.source]
     assert deck_slides[-1].continued and continued
 
 

@@ -5,6 +5,7 @@ r"""Instructor tooling: the exercise notebooks and their self-checks.
 - :mod:`cam_edu.exercises.safe_io` -- atomic writes that never overwrite a student's work
 - :mod:`cam_edu.exercises.grade`   -- grade a class's submissions, write grades.csv
 - :mod:`cam_edu.exercises.judge`   -- one submission: run it sandboxed, judge its checks
+- :mod:`cam_edu.exercises.definitions` -- what a notebook's cells define, read unrun
 - :mod:`cam_edu.exercises.sandbox` -- the bubblewrap sandbox each notebook runs in
 - :mod:`cam_edu.exercises.runner`  -- runs one notebook inside the sandbox
 - :mod:`cam_edu.exercises.cli`     -- the command line

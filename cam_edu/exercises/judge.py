@@ -11,8 +11,8 @@
 
 Hints name cells as Jupyter shows them: ``cell [7] (`check_x(f)`)``, by execution count.
 
->>> definitions([nbformat.v4.new_code_cell("def f(x):\\n    return x\\ng = f")])
-{'f': 'def f(x):\\n    return x', 'g': 'g = f'}
+>>> sorted(calls("check_cam_per_image(cam_per_image)\\nprint(f(1))"))
+['check_cam_per_image', 'f', 'print']
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import nbformat
 from cam_edu.exercises import sandbox
 from cam_edu.exercises.builder import PASS_MARK
 from cam_edu.exercises.checks import record
+from cam_edu.exercises.definitions import definitions
 from cam_edu.exercises.runner import Run, where
 
 CHECKS_MODULE = "cam_edu.exercises.checks"
@@ -206,6 +207,8 @@ def _parse_answer(answer: bytes, nb) -> Run:
         stopped = data["stopped"]
         if len(executed.cells) != len(nb.cells) or not ran <= set(range(len(nb.cells))):
             raise ValueError("cells were added or removed")
+        if any(a.source != b.source for a, b in zip(executed.cells, nb.cells, strict=True)):
+            raise ValueError("cells were changed")  # the replay reads the code submitted
         if stopped is not None and not isinstance(stopped, str):
             raise ValueError("unknown stop reason")
     except Exception:
@@ -215,27 +218,6 @@ def _parse_answer(answer: bytes, nb) -> Run:
 
 
 # --------------------------------------------------------------------------- verdicts
-
-
-def definitions(cells) -> dict[str, str]:
-    """The source of the last top-level definition (``def``, or an assignment) of each name
-    in ``cells``: what a check that reads code (no loops) reads in the replay."""
-    found = {}
-    for cell in cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                found[node.name] = ast.get_source_segment(cell.source, node)
-            elif isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        found[target.id] = ast.get_source_segment(cell.source, node)
-    return found
 
 
 def verdict(check_source: str, records: list, sources: dict[str, str]) -> tuple[bool, str]:

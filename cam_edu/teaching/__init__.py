@@ -9,7 +9,10 @@ hand, so that it follows the lessons when they are rewritten:
   times, speaker notes, and static pictures of the explorer.
 - :mod:`cam_edu.teaching.diagrams`: the lessons' diagrams, drawn by code, shown in the
   lessons as attachments (``python -m cam_edu.teaching diagrams``).
+- :mod:`cam_edu.teaching.markdown`: a lesson's markdown read as blocks, items, sentences.
+- :mod:`cam_edu.teaching.sizes`: the decks' style and the estimated height of their parts.
 - :mod:`cam_edu.teaching.layout`: how a lesson is cut into slides that fit the screen.
+- :mod:`cam_edu.teaching.deck`: the deck's notebook, slide by slide, with its notes.
 - :mod:`cam_edu.teaching.notes`: the decks' speaker notes.
 - :mod:`cam_edu.teaching.slides`: one reveal.js deck per lesson (``make slides``).
 - :mod:`cam_edu.teaching.site`: the static course website (``make site``), whose pages

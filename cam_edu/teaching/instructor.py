@@ -77,7 +77,7 @@ def lesson_rows(path: Path) -> dict:
     seconds = [nbs.cell_seconds(c) or 0.0 for _, c in code]
     from cam_edu.teaching.slides import lesson_deck
 
-    minutes = sum(nbs.slide_minutes(nb, s) for s in nbs.slides_of(nb))
+    minutes = nbs.class_minutes(nb)
     slow = [
         (number, i, c, s)
         for number, ((i, c), s) in enumerate(zip(code, seconds, strict=True), start=1)

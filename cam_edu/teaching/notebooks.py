@@ -117,9 +117,13 @@ def heading_level(cell) -> int:
     return len(match.group(1)) if match else 0
 
 
-def code_lines(cell) -> int:
-    """Non-blank lines of the cell that are not comments or ``NBVAL_*`` markers."""
-    lines = (line.strip() for line in cell.source.splitlines())
+def code_lines(source: str) -> int:
+    """Non-blank lines of code that are not comments or ``NBVAL_*`` markers.
+
+    >>> code_lines("# NBVAL_IGNORE_OUTPUT\\nx = 1\\n\\nprint(x)  # shown")
+    2
+    """
+    lines = (line.strip() for line in source.splitlines())
     return sum(1 for line in lines if line and not line.startswith("#"))
 
 
@@ -187,7 +191,7 @@ def slide_type(cell) -> str:
 
 def collapsed(cell) -> bool:
     """Whether the slides show only the output of this code cell (its code is long)."""
-    return cell.cell_type == "code" and code_lines(cell) > LONG_CELL_LINES
+    return cell.cell_type == "code" and code_lines(cell.source) > LONG_CELL_LINES
 
 
 def round_up_to_5(minutes: float) -> int:
@@ -216,15 +220,16 @@ def study_minutes(nb) -> float:
         if cell.cell_type == "markdown":
             seconds += 60 * words(cell.source) / READING_WORDS_PER_MINUTE
         elif cell.cell_type == "code":
-            seconds += STUDY_SECONDS_PER_CODE_LINE * code_lines(cell) + (cell_seconds(cell) or 0)
+            seconds += STUDY_SECONDS_PER_CODE_LINE * code_lines(cell.source) + (
+                cell_seconds(cell) or 0
+            )
     return seconds / 60
 
 
 def time_line(nb) -> str:
     """The opening cell's time line, from the class and self-study estimates."""
-    class_minutes = sum(slide_minutes(nb, s) for s in slides_of(nb))
     return (
-        f"**Time:** about {round_up_to_5(class_minutes)} min in class, "
+        f"**Time:** about {round_up_to_5(class_minutes(nb))} min in class, "
         f"{round_up_to_5(study_minutes(nb))} min on your own (without the exercise)."
     )
 
@@ -296,20 +301,48 @@ def words(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
-def slide_minutes(nb, slide: Slide) -> float:
-    """Estimated minutes for one slide: text spoken, code explained, shown cells run."""
+def slide_minutes(nb, shown, ran: set[int] | None = None) -> float:
+    """Estimated minutes to present what a slide shows: its text spoken, its code
+    explained, and the cells it runs (each cell's run time counted once).
+
+    ``shown`` holds ``(cell index, text)`` pairs: the markdown or the code lines the slide
+    shows of that cell (``None`` for a code cell whose code is not shown, its outputs
+    alone). ``ran`` holds the cells whose run time an earlier slide counted; the cells
+    this slide runs are added to it. A lesson's slide shows its cells whole
+    (:func:`shown_cells`); a deck's slide, parts of them (:mod:`cam_edu.teaching.notes`).
+    """
+    ran = set() if ran is None else ran
     seconds = 0.0
+    for i, text in shown:
+        cell = nb.cells[i]
+        if cell.cell_type == "markdown":
+            seconds += 60 * words(text) / SPOKEN_WORDS_PER_MINUTE
+            continue
+        if text is not None:
+            seconds += SECONDS_PER_CODE_LINE * code_lines(text)
+        if i not in ran:
+            ran.add(i)
+            seconds += cell_seconds(cell) or 0.0
+    return seconds / 60
+
+
+def shown_cells(nb, slide: Slide) -> list[tuple[int, str | None]]:
+    """What a lesson slide shows, for :func:`slide_minutes`: every cell not skipped, with
+    its text (no code for a collapsed code cell)."""
+    shown = []
     for i in slide.cells:
         cell = nb.cells[i]
-        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
-        if kind == "skip":
+        if cell.metadata.get("slideshow", {}).get("slide_type", "-") == "skip":
             continue
-        if cell.cell_type == "markdown":
-            seconds += 60 * words(cell.source) / SPOKEN_WORDS_PER_MINUTE
-        else:
-            shown_lines = 0 if COLLAPSE_TAG in cell.metadata.get("tags", []) else code_lines(cell)
-            seconds += SECONDS_PER_CODE_LINE * shown_lines + (cell_seconds(cell) or 0.0)
-    return seconds / 60
+        hidden = cell.cell_type == "code" and COLLAPSE_TAG in cell.metadata.get("tags", [])
+        shown.append((i, None if hidden else cell.source))
+    return shown
+
+
+def class_minutes(nb) -> float:
+    """Estimated minutes to teach the lesson from its slides (the sum over its slides)."""
+    ran: set[int] = set()
+    return sum(slide_minutes(nb, shown_cells(nb, s), ran) for s in slides_of(nb))
 
 
 # ----------------------------------------------------------------------------- widgets

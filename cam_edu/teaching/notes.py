@@ -3,12 +3,13 @@
 The speaker view (``S``) shows, for the slide on screen:
 
 - **About N min** and the topic: the estimate of
-  :func:`cam_edu.teaching.notebooks.slide_minutes` for
-  what this slide shows (its text spoken, its code explained, the run time of the cells it
-  runs); the notes of a deck add up to the lesson's class time;
+  :func:`cam_edu.teaching.notebooks.slide_minutes` for what this slide shows (its text
+  spoken, its code explained, the run time of the cells it runs); the notes of a deck add
+  up to the lesson's class time;
 - *Say:* whole sentences of the slide's text, as written, one per line: the first sentence
-  of each paragraph or list item, until :data:`SAY_CHARS` characters. A paragraph's lines
-  are joined; nothing is joined across a formula, a list item or a heading;
+  (:func:`cam_edu.teaching.markdown.sentences`, which knows "et al." and "e.g.") of each
+  paragraph or list item, until :data:`SAY_CHARS` characters. A paragraph's lines are
+  joined; nothing is joined across a formula, a list item or a heading;
 - *Figure:* each picture's description;
 - *Run:* the code cells this slide runs and their measured time, and *Show live* for the
   explorer;
@@ -20,13 +21,11 @@ The speaker view (``S``) shows, for the slide on screen:
 
 from __future__ import annotations
 
-import nbformat
-
 from cam_edu.teaching import notebooks as nbs
-from cam_edu.teaching.layout import (
+from cam_edu.teaching.layout import DeckSlide
+from cam_edu.teaching.markdown import (
     IMAGE_ONLY,
     LIST_MARKER,
-    DeckSlide,
     list_items,
     markdown_blocks,
     sentences,
@@ -58,24 +57,10 @@ def first_sentences(markdown: str, limit: int = SAY_CHARS) -> list[str]:
     return chosen
 
 
-def slide_minutes(nb, slide: DeckSlide, ran: set[int]) -> float:
-    """Minutes for one deck slide (as :func:`notebooks.slide_minutes` counts a lesson slide).
-
-    ``ran`` holds the cells whose run time an earlier slide counted; this one adds its own.
-    """
-    seconds = 0.0
-    for piece in slide.pieces:
-        cell = nb.cells[piece.origin]
-        if cell.cell_type == "markdown":
-            seconds += 60 * nbs.words(piece.source) / nbs.SPOKEN_WORDS_PER_MINUTE
-            continue
-        if piece.output is None and piece.source is not None:
-            lines = nbs.code_lines(nbformat.v4.new_code_cell(piece.source))
-            seconds += nbs.SECONDS_PER_CODE_LINE * lines
-        if piece.origin not in ran:
-            ran.add(piece.origin)
-            seconds += nbs.cell_seconds(cell) or 0.0
-    return seconds / 60
+def shown_parts(slide: DeckSlide) -> list[tuple[int, str | None]]:
+    """What a deck slide shows of each lesson cell, for :func:`notebooks.slide_minutes`:
+    the markdown or code lines of its pieces, ``None`` for an output."""
+    return [(p.origin, p.source if p.output is None else None) for p in slide.pieces]
 
 
 class Notes:
@@ -91,7 +76,8 @@ class Notes:
     def __call__(self, nb, slide: DeckSlide) -> str:
         before = set(self.ran)
         topic = slide.section + (" (continued)" if slide.continued else "")
-        minutes = f"**About {slide_minutes(nb, slide, self.ran):.1f} min.**"
+        minutes = nbs.slide_minutes(nb, shown_parts(slide), self.ran)
+        minutes = f"**About {minutes:.1f} min.**"
         notes = [f"{minutes} *{topic}*" if topic else minutes]
         text = "\n\n".join(
             p.source for p in slide.pieces if nb.cells[p.origin].cell_type == "markdown"

@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from cam_edu.teaching import assets, layout
+from cam_edu.teaching import assets
+from cam_edu.teaching.deck import deck_notebook
 from cam_edu.teaching.notebooks import (
     COLLAPSE_TAG,
     REPO,
@@ -33,6 +34,7 @@ from cam_edu.teaching.notebooks import (
     title,
 )
 from cam_edu.teaching.notes import Notes
+from cam_edu.teaching.sizes import STYLE
 
 OUT = REPO / "build" / "slides"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -99,7 +101,7 @@ def lesson_deck(notebook: Path):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = EXERCISE_LINK.sub(r"\1", cell.source)
-    deck, slides = layout.deck_notebook(nb, notes=Notes(live))
+    deck, slides = deck_notebook(nb, notes=Notes(live))
     deck.metadata["title"] = title(nb)
     return deck, slides
 
@@ -109,7 +111,7 @@ def deck_html(notebook: Path) -> tuple[str, int]:
     deck, slides = lesson_deck(notebook)
     resources = {
         "metadata": {"name": notebook.stem},
-        "cam_style": layout.STYLE.css_values(),
+        "cam_style": STYLE.css_values(),
     }
     html, _ = exporter().from_notebook_node(deck, resources=resources)
     return focusable_scrolling(html), len(slides)

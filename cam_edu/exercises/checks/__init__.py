@@ -22,7 +22,7 @@ grader judges that again in its own process (:mod:`.record`). One module per les
 - :mod:`.questions`: answers to questions, a number or a choice backed by a number
 - :mod:`.reference`: the checks' own answers, independent of the library
 - :mod:`.record`: what a graded notebook records, replayed by the grader
-- :mod:`.lesson01`: the CAM of a one-unit sigmoid head ([-M, M])
+- :mod:`.lesson01`: the two class maps and probabilities of a one-unit sigmoid head
 - :mod:`.lesson02`: the CAM of each image's class, the logit split by region
 - :mod:`.lesson03`: finding a shortcut with CAM
 - :mod:`.lesson04`: the crack's position between columns (parabola), the grid's own error
@@ -30,12 +30,12 @@ grader judges that again in its own process (:mod:`.record`). One module per les
 - :mod:`.lesson06`: Grad-CAM, Grad-CAM++ weights, the randomization sanity check
 - :mod:`.lesson07`: occlusion sensitivity; reading deletion curves
 
->>> check_grid_error_question(lambda: 1 / 64)
-✓ the grid's own error: all 1 cases agree with cam_edu.
->>> check_grid_error_question(lambda: 1 / 32)  # doctest: +ELLIPSIS
+>>> check_number("a demo question", lambda: 0.51, Number(0.5, 0.02, "count again"))
+✓ a demo question: all 1 cases agree with cam_edu.
+>>> check_number("a demo question", lambda: 0.7, Number(0.5, 0.02, "count again"))
 Traceback (most recent call last):
 ...
-cam_edu.exercises.checks.harness.SelfCheckFailed: ✗ the grid's own error: your number is not...
+cam_edu...SelfCheckFailed: ✗ a demo question: your number is off by more than 0.02. Hint: count...
 """
 
 from cam_edu.exercises.checks.harness import SelfCheckFailed

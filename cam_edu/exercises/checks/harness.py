@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -217,19 +218,53 @@ def run(title: str, cases: Callable[[], int]) -> None:
     print(f"{PASS} {title}: all {n} cases agree with cam_edu.")
 
 
-def uses_python_loops(fn) -> bool:
-    """Whether the source of ``fn`` contains a for/while loop or a comprehension."""
+def function_source(fn) -> str | None:
+    """The code of the student's function ``fn`` as a check reads it, or ``None`` if it
+    cannot be read.
+
+    In the grader's replay it is the definition the notebook's cells give the name
+    (:func:`cam_edu.exercises.judge.definitions`). In a notebook it is the source Python
+    kept for a function defined at the top level of a cell (a ``def``, or a ``lambda``
+    assigned to a name); one made inside another function or by ``exec``, a method, a
+    builtin or a callable object cannot be read, in the notebook as in the replay.
+    """
+    if isinstance(fn, record.Replayed):
+        return fn.source
+    if not isinstance(fn, types.FunctionType) or "." in fn.__qualname__:
+        return None
     try:
-        source = fn.source if isinstance(fn, record.Replayed) else inspect.getsource(fn)
-        tree = ast.parse(textwrap.dedent(source or ""))
-    except (OSError, TypeError, SyntaxError):
-        return False  # source unavailable (e.g. a builtin): nothing to say
+        return textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return None
+
+
+def uses_python_loops(source: str) -> bool | None:
+    """Whether ``source`` contains a for/while loop or a comprehension (``None``: it does
+    not parse).
+
+    >>> uses_python_loops("def f(x):\\n    return [v for v in x]"), uses_python_loops("(")
+    (True, None)
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
     loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
     return any(isinstance(node, loops) for node in ast.walk(tree))
 
 
 def require_no_loops(fn, label: str, what: str) -> None:
-    if uses_python_loops(fn):
+    """Fail unless the code of ``fn`` can be read (:func:`function_source`) and has no loop."""
+    source = function_source(fn)
+    loops = None if source is None else uses_python_loops(source)
+    if loops is None:
+        raise CheckFailed(
+            f"{label} gives the right numbers, but its code could not be read, so the check "
+            "cannot see whether it uses a loop. Hint: define it with `def` at the top level "
+            "of a cell of this notebook (not inside another function, nor with exec), run "
+            "that cell, then this check"
+        )
+    if loops:
         raise CheckFailed(
             f"{label} gives the right numbers but uses a Python loop or comprehension. "
             f"Hint: this exercise asks for {what}, with no for/while loop"

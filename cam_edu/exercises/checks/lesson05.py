@@ -4,8 +4,10 @@ The checks' model is :func:`tiny_transfer_model`: a ``keras.applications.MobileN
 base (``weights=None``: random weights, nothing is downloaded) nested in a Sequential
 model after a ``Rescaling`` layer, then GAP and a Dense head, as in transfer learning.
 
->>> check_cell_size_question(lambda: 32)
-✓ the size of a CAM cell: all 1 cases agree with cam_edu.
+>>> check_cell_size_question(lambda: "big")
+Traceback (most recent call last):
+...
+cam_edu...SelfCheckFailed: ✗ the size of a CAM cell: your answer is 'big'; it should be one number.
 """
 
 from __future__ import annotations
@@ -198,10 +200,12 @@ def check_transfer_cam(fn) -> None:
 
 def check_cell_size_question(fn) -> None:
     """Check the answer to exercise 5's question: how many input pixels wide one cell of
-    the CAM is for a ``64 x 64`` MobileNetV2 input (its ``2 x 2`` feature grid: 32).
+    the CAM is for a ``64 x 64`` input of :func:`tiny_transfer_model`.
 
-    >>> check_cell_size_question(lambda: 32)
-    ✓ the size of a CAM cell: all 1 cases agree with cam_edu.
+    >>> check_cell_size_question(lambda: None)
+    Traceback (most recent call last):
+    ...
+    cam_edu...SelfCheckFailed: ✗ the size of a CAM cell: your answer is None; it should be one n...
     """
     cells = 2
     check_number(

@@ -1,7 +1,9 @@
 """Self-checks of lesson 7: occlusion sensitivity by hand, and reading a deletion curve.
 
->>> check_deletion_question(lambda: ("occlusion", DELETION_AUC["occlusion"]))
-✓ the most faithful map: all 1 cases agree with cam_edu.
+>>> check_deletion_question(lambda: ("lime", 0.5))
+Traceback (most recent call last):
+...
+cam_edu...SelfCheckFailed: ✗ the most faithful map: your choice is 'lime'; it should be one of...
 """
 
 from __future__ import annotations
@@ -140,8 +142,10 @@ def check_deletion_question(fn) -> None:
     """Check the answer to exercise 7's question: which map the deletion curves rank as the
     most faithful, backed by that map's deletion AUC (:data:`DELETION_AUC`).
 
-    >>> check_deletion_question(lambda: ("occlusion", DELETION_AUC["occlusion"]))
-    ✓ the most faithful map: all 1 cases agree with cam_edu.
+    >>> check_deletion_question(lambda: None)
+    Traceback (most recent call last):
+    ...
+    cam_edu...SelfCheckFailed: ✗ the most faithful map: your answer is None; return two things...
     """
     hint = (
         "compute the area under each digit's deletion curve of the map you chose, then the "
