@@ -70,7 +70,7 @@ def cams_png(model, x, y, out: Path, n: int = 10) -> Path:
     fig = plot_cam_grid(
         x[:n],
         cams,
-        titles=[f"label {y[i]}, predicted {predicted[i]}" for i in range(n)],
+        titles=[f"true {y[i]}, pred {predicted[i]}" for i in range(n)],
         ncols=5,
         signed=True,
         boxes=boxes,
@@ -127,7 +127,7 @@ def lab_screenshot(out: Path) -> Path:
         with sync_playwright() as pw:
             browser = harness.launch_chromium(pw, harness.find_chromium())
             try:
-                page = browser.new_page(viewport={"width": 1100, "height": 900})
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
                 harness.run_all(page, lab, harness.NOTEBOOK)
                 picture = harness.explorer_picture(page)
                 harness.wait_until_sharp(page, picture)
