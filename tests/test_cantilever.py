@@ -383,6 +383,32 @@ def test_bump_contrast_cancels_a_slope_and_measures_a_bump():
         bump_contrast(images, 62)
 
 
+def test_bump_scan_finds_a_bump_at_an_unnamed_column_and_no_alarm_on_a_flat_beam():
+    from cam_edu.course.cantilever import bump_contrast, bump_scan
+
+    rng = np.random.default_rng(0)
+    slopes = rng.uniform(-1, 0, (1600, 1, 1)) * np.linspace(0, 1, 64)  # sloping beams
+    normal = np.repeat(slopes, 8, axis=1) + rng.normal(0, 0.01, (1600, 8, 64))
+    reference, calibration, test = normal[:600], normal[600:1500], normal[1500:]
+    alarm = np.quantile(bump_scan(calibration, reference), 0.99)
+    bumped = test.copy()
+    columns = rng.integers(4, 60, len(test))  # one bump per beam, at a column not told
+    bumped[np.arange(len(test)), :, columns] += 0.04  # about 9 sd of a contrast
+    assert np.mean(bump_scan(bumped, reference) > alarm) > 0.95
+    assert np.mean(bump_scan(test, reference) > alarm) < 0.05
+    flat = np.full((1, 8, 64), 0.4)
+    assert bump_scan(flat, reference)[0] < alarm
+    # the scan is the largest z-score of bump_contrast over the columns 4 to 59
+    ref = [bump_contrast(reference, c) for c in range(4, 60)]
+    z = [
+        (bump_contrast(bumped[:3], c) - r.mean()) / r.std()
+        for c, r in zip(range(4, 60), ref, strict=True)
+    ]
+    np.testing.assert_allclose(bump_scan(bumped[:3], reference), np.max(z, axis=0), rtol=1e-12)
+    with pytest.raises(ValueError, match="at least 2 beams"):
+        bump_scan(bumped, reference[:, :, :32])
+
+
 def test_paint_stripe_is_symmetric_about_its_position_and_clipped():
     from cam_edu.course.cantilever import excess_peak_position, paint_stripe
 

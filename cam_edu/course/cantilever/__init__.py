@@ -72,6 +72,7 @@ from cam_edu.course.cantilever.imaging import (
 )
 from cam_edu.course.cantilever.localization import (
     bump_contrast,
+    bump_scan,
     cam_peak_position,
     cam_profile,
     chance_localization_errors,
@@ -100,6 +101,7 @@ __all__ = [
     "beyond_tip",
     "build_beam_cnn",
     "bump_contrast",
+    "bump_scan",
     "cam_peak_position",
     "cam_profile",
     "chance_localization_errors",

@@ -248,17 +248,60 @@ def bump_contrast(images, column: int, gap: int = 4) -> np.ndarray:
     >>> bump_contrast(ramp, 8).round(6).tolist(), bump_contrast(bumped, 8).round(6).tolist()
     ([0.0], [0.3])
     """
+    contrasts = _all_contrasts(images, gap)  # (N, W - 2 gap), columns gap .. W - gap - 1
+    width = contrasts.shape[1] + 2 * gap
+    if not gap <= column < width - gap:
+        raise ValueError(
+            f"column must lie at least gap = {gap} columns inside the {width} columns; "
+            f"got {column}."
+        )
+    return contrasts[:, column - gap]
+
+
+def bump_scan(images, normal_images, gap: int = 4) -> np.ndarray:
+    """A bump anywhere along the beam: :func:`bump_contrast` at every column it allows
+    (``gap`` to ``W - gap - 1``), each standardised by the mean and standard deviation of
+    normal beams at that column, then the largest over the columns. Unlike
+    :func:`bump_contrast` it is not told where to look, so it pays for searching: compare
+    it with an alarm set on other normal beams.
+
+    Args:
+        images: ``(N, H, W)`` or ``(N, H, W, 1)``, rows = frames, columns = positions.
+        normal_images: ``(M, H, W[, 1])``, ``M >= 2`` normal beams that set each column's
+            mean and standard deviation.
+        gap: as in :func:`bump_contrast`.
+
+    Returns:
+        ``(N,)`` the largest standardised contrast of each image (in standard deviations).
+
+    >>> rng = np.random.default_rng(0)
+    >>> normal = rng.normal(0, 0.01, (50, 2, 16))  # (50, 2, 16): flat beams with noise
+    >>> bumped = np.zeros((1, 2, 16)); bumped[:, :, 11] = 0.1  # at a column not named
+    >>> bool(bump_scan(bumped, normal)[0] > bump_scan(normal, normal).max())
+    True
+    """
+    contrasts = _all_contrasts(images, gap)
+    reference = _all_contrasts(normal_images, gap)
+    if reference.shape[0] < 2 or reference.shape[1] != contrasts.shape[1]:
+        raise ValueError(
+            "normal_images must hold at least 2 beams of the images' width; got "
+            f"{np.shape(normal_images)} for images {np.shape(images)}."
+        )
+    return ((contrasts - reference.mean(axis=0)) / reference.std(axis=0)).max(axis=1)
+
+
+def _all_contrasts(images, gap: int) -> np.ndarray:
+    """:func:`bump_contrast` at every column from ``gap`` to ``W - gap - 1``: ``(N, W - 2 gap)``."""
     x = np.asarray(images, np.float64)
     x = x[..., 0] if x.ndim == 4 else x
     if x.ndim != 3:
         raise ValueError(f"images must be an (N, H, W[, 1]) batch; got {np.shape(images)}.")
-    if not gap <= column < x.shape[2] - gap:
+    if not 1 <= gap < x.shape[2] / 2:
         raise ValueError(
-            f"column must lie at least gap = {gap} columns inside the {x.shape[2]} columns; "
-            f"got {column}."
+            f"gap must be at least 1 and below half the width {x.shape[2]}; got {gap}."
         )
     profile = x.mean(axis=1)  # (N, W)
-    return profile[:, column] - (profile[:, column - gap] + profile[:, column + gap]) / 2
+    return profile[:, gap:-gap] - (profile[:, : -2 * gap] + profile[:, 2 * gap :]) / 2
 
 
 class PeakTruth:
