@@ -66,11 +66,13 @@ class Engine:
         self.traces = 0
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
         classes = tf.TensorSpec((None,), tf.int32)
-        # closures, not bound methods: TensorFlow counts traces per Python function, and
-        # one engine per model and layer is not the retracing it warns about
-        self._forward = tf.function(lambda x: self._activations_logits(x), input_signature=[spec])
+        # TensorFlow counts traces per code object (shared by every engine's lambdas or
+        # methods) and warns of "retracing" after five models; a partial is its own key
+        self._forward = tf.function(
+            functools.partial(self._activations_logits), input_signature=[spec]
+        )
         self._gradients = tf.function(
-            lambda x, c: self._gradients_graph(x, c), input_signature=[spec, classes]
+            functools.partial(self._gradients_graph), input_signature=[spec, classes]
         )
 
     @functools.cached_property
@@ -123,7 +125,7 @@ class LogitsEngine:
         self.num_classes = 2 if self.binary else int(self.logits_model.outputs[0].shape[-1])
         self.traces = 0
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
-        self._logits = tf.function(lambda x: self._compute(x), input_signature=[spec])
+        self._logits = tf.function(functools.partial(self._compute), input_signature=[spec])
 
     def _compute(self, x):
         self.traces += 1  # Python side effect: runs only while tracing

@@ -189,3 +189,27 @@ def test_compare_methods_does_not_clone_the_model_on_every_call(gap_model, digit
     for _ in range(3):
         compare_methods(gap_model, digits[:4], truth, methods=["gradcam"], steps=4, seed=7)
     assert len(clones) == 1, f"{len(clones)} clones for 3 calls"
+
+
+def test_explaining_many_models_raises_no_retracing_warning():
+    """Each model gets its own compiled paths; TensorFlow must not call that "retracing"
+    (its warning counts traces per code object, so lambdas shared by all engines trip it)."""
+    import logging
+
+    from cam_edu import compute_cam, grad_cam
+    from cam_edu.course.models import build_gap_cnn
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+        for i in range(7):
+            model = build_gap_cnn(seed=i)
+            compute_cam(model, x)
+            grad_cam(model, x)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
