@@ -20,6 +20,7 @@ The notebooks teach; this package computes. Three parts, each in its own place:
 - :mod:`cam_edu.methods`  -- the one registry of map methods
 - :mod:`cam_edu.faithfulness` -- deletion and insertion curves
 - :mod:`cam_edu.randomization` -- the model-randomization sanity check, rank correlation
+  and its chance floor
 - :mod:`cam_edu.comparison` -- every method on one test set: table, costs, bootstrap
 - :mod:`cam_edu.viz`      -- upsampling, normalization, overlays and plots
 - :mod:`cam_edu.reading`  -- a raw CAM's numbers: sign, positive area, strokes vs background
@@ -81,8 +82,10 @@ _EXPORTS = {
     "gradcam": ("GradCAM", "GradCAMPlusPlus", "grad_cam", "grad_cam_plus_plus"),
     "randomization": (
         "cascading_randomization",
+        "chance_floor",
         "rank_correlation",
         "randomization_correlation",
+        "untied_rank_correlation",
     ),
     "faithfulness": ("curve_auc", "deletion_curve", "insertion_curve"),
     "comparison": ("bootstrap_difference", "compare_methods"),

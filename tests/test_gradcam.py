@@ -8,7 +8,12 @@ import tensorflow as tf
 from cam_edu.cam import cam_head, compute_cam
 from cam_edu.course.data import digits_on_canvas
 from cam_edu.gradcam import GradCAM, GradCAMPlusPlus, grad_cam, grad_cam_plus_plus
-from cam_edu.randomization import cascading_randomization, rank_correlation
+from cam_edu.randomization import (
+    cascading_randomization,
+    chance_floor,
+    rank_correlation,
+    untied_rank_correlation,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -328,6 +333,32 @@ def test_rank_correlation_absolute_is_the_mean_of_abs_rho():
     assert rank_correlation(a, b, absolute=True) == pytest.approx(np.mean(np.abs(rhos)))
     assert rank_correlation(a[:2], b[:2], absolute=True) == pytest.approx(1.0)
     assert np.isnan(rank_correlation(np.zeros((1, 2, 2)), a[:1, :2, :2], absolute=True))
+
+
+def test_chance_floor_matches_the_analytic_value_and_identical_maps_give_1():
+    """Unrelated maps: E|rho| = sqrt(2/pi) / sqrt(n - 1) for n independent cells; smooth
+    maps (independent 2x2 blocks) have 49 of 196 cells independent, so a floor twice as high."""
+    rng = np.random.default_rng(3)
+    iid = rng.random((2000, 14, 14))
+    blocks = np.kron(rng.random((2000, 7, 7)), np.ones((1, 2, 2)))
+    for maps, n in ((iid, 196), (blocks, 49)):
+        floor = chance_floor(maps, rng.permutation(maps), orders=2)
+        assert floor == pytest.approx(np.sqrt(2 / np.pi / (n - 1)), abs=0.005)
+    same = np.repeat(iid[:1], 3, axis=0)  # every map the same: no unrelated pair
+    assert chance_floor(same, same, orders=3) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_untied_rank_correlation_changes_only_tied_maps():
+    rng = np.random.default_rng(4)
+    a, b = rng.random((2, 50, 8, 8))
+    untied = untied_rank_correlation(a, b, orders=3)  # no ties: the plain |rho|
+    assert untied == pytest.approx(rank_correlation(a, b, True), abs=1e-12)
+    a[:, :4] = 0.0  # half of each map one tie block: Spearman counts it as agreement
+    untied = untied_rank_correlation(a, a, orders=5, seed=1)
+    assert rank_correlation(a, a, True) == 1.0 > untied.max()  # tie orders differ
+    assert untied.shape == (5,) and np.ptp(untied) > 0  # each order its own value
+    with pytest.raises(ValueError, match="N >= 2"):
+        chance_floor(a[:1], b[:1])
 
 
 def test_cascading_randomization(gap_model, digits):
