@@ -133,13 +133,13 @@ def bench_cam_overhead(model, x: np.ndarray, name: str, repeat: int = 5) -> Row:
     ta, tb = compare(lambda: compute_cam(model, x), lambda: _call(model, x), repeat=repeat)
     result = row(
         "cost of CAM over the forward pass",
-        f"forward + CAM ÷ forward, {name}",
+        f"compiled forward + CAM ÷ eager forward, {name}",
         f"{len(x)} images {'×'.join(map(str, x.shape[1:]))}",
         "compute_cam(model, x)",
         "model(x)",
         ta,
         tb,
-        "the time of the forward pass alone",
+        "the time of an eager model(x) call alone (compute_cam runs compiled)",
         f"the CAM step itself: {cam_step.ms:.2f} ms = {100 * cam_step.ms / tb.ms:.2g} % of "
         f"model(x); mean(CAM) + b = logit within {identity:.1e}; same argmax as model(x): "
         f"{same_class}",
