@@ -41,11 +41,25 @@ from cam_edu.viz import (
 # The layout is made once at the course's 100 pixels per inch and scaled with the width: at
 # its default width (740 pixels, the lessons' column) and wider, titles are 13.9 pixels
 # high and labels, ticks and numbers 12.5 (10 and 9 points at 100 pixels per inch).
-FIGSIZE = (MAX_WIDTH_IN, 2.9)  # inches
+FIGSIZE = (MAX_WIDTH_IN, 2.9)  # inches, for square images; wide ones get a lower figure
 DPI = 100
 DEFAULT_WIDTH = round(FIGSIZE[0] * DPI)  # pixels; also the narrowest it is drawn
 PANELS = ("input", "overlay", "raw", "colorbar", "scale")
 _PLACEHOLDER = "-1.23e-05"  # the widest number the colorbar shows: room for it is kept
+
+
+def figure_size(image_shape, map_shape) -> tuple[float, float]:
+    """The figure's size in inches: :data:`FIGSIZE` for square images, lower for wide ones.
+
+    A panel is about 2 inches wide; titles, ticks and labels need about 0.9 inches more in
+    height, and the colorbar's label about 1.9 inches in all. A wide beam (32 × 64) so gets
+    no empty band above and below its panels and no colorbar twice their height.
+
+    >>> figure_size((28, 28), (7, 7)), figure_size((32, 64), (8, 32))
+    ((7.4, 2.9), (7.4, 1.9))
+    """
+    aspect = max(image_shape[0] / image_shape[1], map_shape[0] / map_shape[1])
+    return FIGSIZE[0], float(np.clip(0.9 + 2.0 * aspect, 1.9, FIGSIZE[1]))
 
 
 class Panel(NamedTuple):
@@ -98,7 +112,7 @@ class ExplorerFigure:
     """
 
     def __init__(self, image_shape, map_shape, unit: str, scale_label: str):
-        fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+        fig = Figure(figsize=figure_size(image_shape, map_shape), dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         ax_in, ax_ov, ax_raw = fig.subplots(1, 3)
         for ax in (ax_in, ax_ov):
