@@ -601,6 +601,18 @@ def test_the_sandbox_has_no_network_a_read_only_system_and_limits(tmp_path):
     assert lines["visible"] == ["False False"]
 
 
+def test_a_course_installed_under_tmp_stays_visible_over_the_sandboxs_ram_disk(monkeypatch):
+    """bwrap mounts in order: the course, its Python and data are bound after /tmp's RAM
+    disk, or a clone under /tmp (a CI checkout, `mktemp -d`) would be hidden by it."""
+    course = Path("/tmp/clone/cam_edu")
+    monkeypatch.setattr(sandbox, "readable_paths", lambda: [Path("/usr"), course])
+    args = sandbox.command(["python"], sandbox.Limits(), {})
+    ram_disk = args.index("--tmpfs")
+    assert args[ram_disk + 1] == "/tmp"
+    assert args.index(str(course)) > ram_disk
+    assert args[args.index(str(course)) - 1] == "--ro-bind"
+
+
 def test_grading_refuses_without_a_sandbox_unless_told(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sandbox, "unavailable", lambda: "bubblewrap is not installed")
     klass = tmp_path / "class"

@@ -168,10 +168,10 @@ def command(runner: list[str], limits: Limits, sources: dict[Path, Path]) -> lis
         "--clearenv",
         *_system_args(),
     ]
-    for path in readable_paths():
-        args += ["--ro-bind", str(sources.get(path, path)), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb * 2**20)]
     args += ["--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/work"]
+    for path in readable_paths():  # after /tmp's RAM disk: a course installed under /tmp shows
+        args += ["--ro-bind", str(sources.get(path, path)), str(path)]
     args += ["--size", str(64 * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/"]
     args += ["--chdir", "/tmp/work"]
     for name, value in environment(limits).items():
