@@ -26,18 +26,24 @@ class Blocker:
             raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 sys.meta_path.insert(0, Blocker())
 """
+TOY = """
+import keras, numpy as np
+model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="c"),
+                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)])
+x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
+"""
 
 SCRIPT = (
     BLOCKER
     + """
 import os
-import keras, numpy as np, tensorflow
+import tensorflow  # its own import may set variables: cam_edu's must not
+"""
+    + TOY
+    + """
 before = dict(os.environ)
 import cam_edu
 from cam_edu import compute_cam, grad_cam
-model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="c"),
-                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)])
-x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
 cams, logits = compute_cam(model, x)
 maps, _ = grad_cam(model, x)
 assert cams.shape == maps.shape == (2, 6, 6), (cams.shape, maps.shape)
@@ -57,13 +63,18 @@ print("light core ok")
 )
 
 
-def test_the_core_runs_cam_and_grad_cam_without_the_optional_packages():
+def run_blocked(script: str, done: str) -> None:
+    """Run ``script`` in a fresh Python without the optional packages; it prints ``done``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "light core ok" in result.stdout
+    assert done in result.stdout
+
+
+def test_the_core_runs_cam_and_grad_cam_without_the_optional_packages():
+    run_blocked(SCRIPT, "light core ok")
 
 
 def test_the_explorer_state_is_plain_python_without_the_widget_packages():
@@ -71,13 +82,10 @@ def test_the_explorer_state_is_plain_python_without_the_widget_packages():
     its picture widget do (the ``explorer`` extra)."""
     script = (
         BLOCKER
+        + TOY
         + """
-import keras, numpy as np
 from cam_edu.explorer.state import ExplorerState, caption, description
 from cam_edu.explorer.render import ExplorerFigure, panels
-model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="c"),
-                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)])
-x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
 state = ExplorerState(model, x, method="gradcam")
 state.choose_class(3)
 view = state.view()
@@ -97,12 +105,7 @@ else:
 print("state ok")
 """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "state ok" in result.stdout
+    run_blocked(script, "state ok")
 
 
 def test_importing_cam_edu_sets_no_variable_and_loads_no_tensorflow():
